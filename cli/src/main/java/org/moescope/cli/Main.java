@@ -1,0 +1,43 @@
+package org.moescope.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code moescope <command>}: the command-line entry point. Commands are thin; the work is in the modules. */
+@Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Run Mixture-of-Experts language models on the CPU and look inside them:",
+                "which experts each token uses, what happens when you switch them off."},
+        subcommands = {InspectCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new ErrorHandler());
+        return cli;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"moescope " + (v == null ? "(development build)" : v)};
+        }
+    }
+
+    /** Expected failures (bad files, bad arguments) print one clear line, not a stack trace. */
+    static final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+            if (e instanceof org.moescope.format.FormatException || e instanceof UserException
+                    || e instanceof java.io.UncheckedIOException || e instanceof java.nio.file.NoSuchFileException) {
+                cli.getErr().println("moescope: " + e.getMessage());
+                return 2;
+            }
+            cli.getErr().println("moescope: internal error: " + e);
+            e.printStackTrace(cli.getErr());
+            return 1;
+        }
+    }
+}
