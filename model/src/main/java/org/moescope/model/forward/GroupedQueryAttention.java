@@ -1,0 +1,103 @@
+package org.moescope.model.forward;
+
+import org.moescope.model.config.AttentionConfig;
+import org.moescope.model.config.ModelConfig;
+import org.moescope.model.hook.Batch;
+import org.moescope.model.weights.ModelWeights;
+
+/**
+ * Grouped-query attention (Ainslie et al. 2023; MHA and MQA as cases): q/k/v projections with
+ * optional biases, optional QK-norm (per head or over the whole projection, before RoPE), RoPE,
+ * causal softmax attention with an optional sliding window and attention sinks, output projection.
+ */
+final class GroupedQueryAttention implements Attention {
+    private final int layer;
+    private final AttentionConfig config;
+    private final Linear q, k, v, output;
+    private final RmsNorm qNorm, kNorm;
+    private final float[] sinks;
+    private final Rope rope;
+    private final int window;
+
+    GroupedQueryAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope) {
+        this.layer = layer;
+        this.config = model.attention();
+        this.q = new Linear(w.q(), w.qBias());
+        this.k = new Linear(w.k(), w.kBias());
+        this.v = new Linear(w.v(), w.vBias());
+        this.output = new Linear(w.output(), w.outputBias());
+        this.qNorm = w.qNorm() == null ? null : new RmsNorm(w.qNorm(), model.normEpsilon());
+        this.kNorm = w.kNorm() == null ? null : new RmsNorm(w.kNorm(), model.normEpsilon());
+        this.sinks = w.sinks() == null ? null : Dequantize.all(w.sinks());
+        this.rope = rope;
+        this.window = config.isSliding(layer) ? config.slidingWindow() : 0;
+    }
+
+    @Override
+    public int[] cacheWidths() { return new int[] {config.keyWidth(), config.valueWidth()}; }
+
+    @Override
+    public void forward(State s, Batch batch, float[] in, float[] out) {
+        int n = batch.size();
+        int heads = config.heads();
+        int kvHeads = config.keyValueHeads();
+        int headDim = config.headDim();
+        int valueDim = config.valueHeadDim();
+        int qWidth = config.queryWidth();
+        int kWidth = config.keyWidth();
+        int vWidth = config.valueWidth();
+        float[] qs = s.query;
+        q.apply(in, qs, n);
+        float[] keys = s.cache.keys(layer);
+        float[] values = s.cache.values(layer);
+        int start = batch.startPosition();
+        // keys and values go straight into the cache rows of their positions
+        k.apply(in, 0, q.in(), keys, start * kWidth, kWidth, n);
+        v.apply(in, 0, q.in(), values, start * vWidth, vWidth, n);
+        for (int t = 0; t < n; t++) {
+            int qo = t * qWidth;
+            int ko = (start + t) * kWidth;
+            switch (config.qkNorm()) {
+                case NONE -> {}
+                case PER_HEAD -> {
+                    qNorm.applyStrided(qs, qo, headDim, heads);
+                    kNorm.applyStrided(keys, ko, headDim, kvHeads);
+                }
+                case WHOLE -> {
+                    qNorm.apply(qs, qo, qs, qo, 1);
+                    kNorm.apply(keys, ko, keys, ko, 1);
+                }
+            }
+            rope.apply(qs, qo, headDim, heads, batch.position(t));
+            rope.apply(keys, ko, headDim, kvHeads, batch.position(t));
+        }
+        int group = heads / kvHeads;
+        float scale = (float) config.scale();
+        float[] scores = s.scores;
+        float[] attended = s.attended;
+        for (int t = 0; t < n; t++) {
+            int position = batch.position(t);
+            int first = window > 0 ? Math.max(0, position - window + 1) : 0;
+            int count = position - first + 1;
+            for (int h = 0; h < heads; h++) {
+                int qo = t * qWidth + h * headDim;
+                int kvHead = h / group;
+                for (int j = 0; j < count; j++) {
+                    int ko = (first + j) * kWidth + kvHead * headDim;
+                    float dot = 0;
+                    for (int i = 0; i < headDim; i++) dot += qs[qo + i] * keys[ko + i];
+                    scores[j] = dot * scale;
+                }
+                Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
+                int ao = t * heads * valueDim + h * valueDim;
+                java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
+                for (int j = 0; j < count; j++) {
+                    int vo = (first + j) * vWidth + kvHead * valueDim;
+                    float p = scores[j];
+                    for (int i = 0; i < valueDim; i++) attended[ao + i] += p * values[vo + i];
+                }
+            }
+        }
+        output.apply(attended, out, n);
+    }
+}

@@ -1,0 +1,106 @@
+package org.moescope.model.forward;
+
+import java.util.List;
+
+import org.moescope.model.config.AttentionConfig;
+import org.moescope.model.config.ModelConfig;
+import org.moescope.model.hook.Batch;
+import org.moescope.model.weights.ModelWeights;
+
+/**
+ * Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434) in its absorbed form, as llama.cpp
+ * runs it: the cache holds one normalised latent c (kv_lora_rank) and one RoPE key per position;
+ * each head's query is projected into the latent space by its key up-projection, attends over the
+ * latents, and its value comes from the attended latent through the value up-projection.
+ * Mathematically equal to HF's form that decompresses keys and values per head.
+ */
+final class LatentAttention implements Attention {
+    private final int layer;
+    private final AttentionConfig config;
+    private final AttentionConfig.MlaConfig mla;
+    private final Linear q, queryA, queryB, keyValueA, output;
+    private final RmsNorm queryANorm, keyValueANorm;
+    private final Linear[] keyUp, valueUp;
+    private final Rope rope;
+
+    LatentAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope) {
+        this.layer = layer;
+        this.config = model.attention();
+        this.mla = config.mla();
+        this.q = w.q() == null ? null : Linear.of(w.q());
+        this.queryA = w.queryA() == null ? null : Linear.of(w.queryA());
+        this.queryB = w.queryB() == null ? null : Linear.of(w.queryB());
+        this.queryANorm = w.queryANorm() == null ? null : new RmsNorm(w.queryANorm(), model.normEpsilon());
+        this.keyValueA = Linear.of(w.keyValueA());
+        this.keyValueANorm = new RmsNorm(w.keyValueANorm(), model.normEpsilon());
+        this.output = Linear.of(w.output());
+        this.keyUp = linears(w.keyUp());
+        this.valueUp = linears(w.valueUp());
+        this.rope = rope;
+    }
+
+    private static Linear[] linears(List<org.moescope.format.TensorData> ts) {
+        return ts.stream().map(Linear::of).toArray(Linear[]::new);
+    }
+
+    @Override
+    public int[] cacheWidths() { return new int[] {mla.kvLoraRank() + mla.ropeDim(), 0}; }
+
+    @Override
+    public void forward(State s, Batch batch, float[] in, float[] out) {
+        int n = batch.size();
+        int heads = config.heads();
+        int qkDim = config.headDim();
+        int nope = mla.nopeDim();
+        int ropeDim = mla.ropeDim();
+        int rank = mla.kvLoraRank();
+        int valueDim = mla.valueDim();
+        int latentWidth = rank + ropeDim;
+        float[] qs = s.query;
+        if (q != null) {
+            q.apply(in, qs, n);
+        } else {
+            queryA.apply(in, s.latentQuery, n);
+            queryANorm.apply(s.latentQuery, 0, s.latentQuery, 0, n);
+            queryB.apply(s.latentQuery, qs, n);
+        }
+        float[] latents = s.cache.keys(layer);
+        int start = batch.startPosition();
+        keyValueA.apply(in, 0, keyValueA.in(), latents, start * latentWidth, latentWidth, n);
+        for (int t = 0; t < n; t++) {
+            int at = (start + t) * latentWidth;
+            keyValueANorm.apply(latents, at, latents, at, 1);
+            rope.apply(latents, at + rank, ropeDim, 1, batch.position(t));
+            rope.apply(qs, t * heads * qkDim + nope, qkDim, heads, batch.position(t));
+        }
+        float scale = (float) config.scale();
+        float[] scores = s.scores;
+        float[] absorbed = s.absorbedQuery;
+        float[] attendedLatent = s.attendedLatent;
+        float[] attended = s.attended;
+        for (int t = 0; t < n; t++) {
+            int position = batch.position(t);
+            int count = position + 1;
+            for (int h = 0; h < heads; h++) {
+                int qo = t * heads * qkDim + h * qkDim;
+                keyUp[h].apply(qs, qo, nope, absorbed, 0, rank, 1);
+                for (int j = 0; j < count; j++) {
+                    int lo = j * latentWidth;
+                    float dot = 0;
+                    for (int i = 0; i < rank; i++) dot += absorbed[i] * latents[lo + i];
+                    for (int i = 0; i < ropeDim; i++) dot += qs[qo + nope + i] * latents[lo + rank + i];
+                    scores[j] = dot * scale;
+                }
+                Attention.softmax(scores, count, 0, false);
+                java.util.Arrays.fill(attendedLatent, 0, rank, 0f);
+                for (int j = 0; j < count; j++) {
+                    int lo = j * latentWidth;
+                    float p = scores[j];
+                    for (int i = 0; i < rank; i++) attendedLatent[i] += p * latents[lo + i];
+                }
+                valueUp[h].apply(attendedLatent, 0, rank, attended, t * heads * valueDim + h * valueDim, valueDim, 1);
+            }
+        }
+        output.apply(attended, out, n);
+    }
+}

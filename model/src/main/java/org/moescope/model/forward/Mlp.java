@@ -1,0 +1,48 @@
+package org.moescope.model.forward;
+
+import org.moescope.model.config.MoeConfig;
+import org.moescope.model.weights.ModelWeights;
+
+/**
+ * A gated feed-forward network (Shazeer 2020): down(act(gate·x) ⊙ up·x). Used for dense layers,
+ * routed experts and shared experts alike; only the activation differs (SiLU, or gpt-oss's clamped
+ * SwiGLU).
+ */
+final class Mlp {
+    private final Linear gate, up, down;
+    private final MoeConfig.Activation activation;
+
+    Mlp(ModelWeights.Mlp w, MoeConfig.Activation activation) {
+        this.gate = new Linear(w.gate(), w.gateBias());
+        this.up = new Linear(w.up(), w.upBias());
+        this.down = new Linear(w.down(), w.downBias());
+        this.activation = activation;
+    }
+
+    int width() { return gate.out(); }
+
+    /** x: [n, hidden] → y: [n, hidden]; gateBuffer/upBuffer hold [n, width]. */
+    void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer) {
+        gate.apply(x, gateBuffer, n);
+        up.apply(x, upBuffer, n);
+        int size = n * gate.out();
+        switch (activation) {
+            case MoeConfig.SiluGlu s -> {
+                for (int i = 0; i < size; i++) {
+                    float g = gateBuffer[i];
+                    gateBuffer[i] = g / (1 + (float) Math.exp(-g)) * upBuffer[i];
+                }
+            }
+            case MoeConfig.ClampedSwiglu c -> {
+                // GptOssExperts: gate ≤ limit, |up| ≤ limit, (up + 1) · gate · σ(α·gate)
+                for (int i = 0; i < size; i++) {
+                    float g = Math.min(gateBuffer[i], c.limit());
+                    float u = Math.max(-c.limit(), Math.min(upBuffer[i], c.limit()));
+                    float glu = g / (1 + (float) Math.exp(-c.alpha() * g));
+                    gateBuffer[i] = (u + 1) * glu;
+                }
+            }
+        }
+        down.apply(gateBuffer, y, n);
+    }
+}
