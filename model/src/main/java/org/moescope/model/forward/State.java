@@ -14,7 +14,8 @@ public final class State {
     final int[] selected, selectedCount, expertRows;
     final float[] sharedOut, sharedGateBuffer, sharedUpBuffer, sharedGateLogit;
     final float[] denseGate, denseUp;
-    final float[] logits;
+    /** The rows whose logits are computed, when that is not the whole batch. */
+    final org.moescope.model.hook.Batch tail = new org.moescope.model.hook.Batch();
     private int position;
 
     State(Transformer model, int maxBatch, int contextLength) {
@@ -53,7 +54,6 @@ public final class State {
         sharedGateLogit = new float[maxBatch];
         denseGate = new float[maxBatch * c.feedForwardSize()];
         denseUp = new float[maxBatch * c.feedForwardSize()];
-        logits = new float[maxBatch * c.vocabularySize()];
     }
 
     /** Number of positions already in the cache: the next token's position. */

@@ -99,13 +99,14 @@ public final class Transformer {
         int first = allLogits ? 0 : n - 1;
         int rows = n - first;
         outputNorm.apply(x, first * hidden, s.normed, 0, rows);
-        if (hooks.active(Kind.FINAL_NORM, -1)) hooks.at(HookPoint.finalNorm(), batch, s.normed, 0, hidden);
+        Batch outputRows = rows == n ? batch : s.tail.setTail(batch, rows);
+        if (hooks.active(Kind.FINAL_NORM, -1)) hooks.at(HookPoint.finalNorm(), outputRows, s.normed, 0, hidden);
         output.apply(s.normed, logits, rows);
         if (scales.logitsDivisor() != 1) {
             float inverse = 1 / scales.logitsDivisor();
             for (int i = 0; i < rows * config.vocabularySize(); i++) logits[i] *= inverse;
         }
-        if (hooks.active(Kind.LOGITS, -1)) hooks.at(HookPoint.logits(), batch, logits, 0, config.vocabularySize());
+        if (hooks.active(Kind.LOGITS, -1)) hooks.at(HookPoint.logits(), outputRows, logits, 0, config.vocabularySize());
     }
 
     private void embed(Batch batch, float[] x) {

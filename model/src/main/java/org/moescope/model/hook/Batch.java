@@ -22,6 +22,11 @@ public final class Batch {
         return this;
     }
 
+    /** Makes this batch the last {@code rows} tokens of {@code source} (e.g. the one whose logits are computed). */
+    public Batch setTail(Batch source, int rows) {
+        return set(source.tokens, source.size - rows, rows, source.startPosition + source.size - rows, source.phase);
+    }
+
     public int size() { return size; }
 
     public int token(int t) { return tokens[t]; }

@@ -20,6 +20,8 @@ public interface Hooks {
      * Values at {@code point}: {@code batch.size()} rows of {@code width} floats starting at
      * {@code offset} (row t at {@code offset + t·width}). For {@code experts.{e}.out} the rows are
      * those of the batch's tokens routed to e, in {@code batch} order, listed by {@link #expertRows}.
+     * For {@code final_norm} and {@code logits} the batch is the tokens whose logits are computed
+     * (the last one during ordinary decoding).
      */
     void at(HookPoint point, Batch batch, float[] values, int offset, int width);
 

@@ -1,0 +1,119 @@
+package org.moescope.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.moescope.model.ModelFile;
+import org.moescope.model.forward.Transformer;
+import org.moescope.model.hook.Batch;
+import org.moescope.runtime.Session;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "bench", description = {"Measure prompt processing (pp) and generation (tg) speed, like llama-bench.",
+        "pp: one prompt of -p random tokens in batches; tg: -n tokens decoded one at a time. Mean ± sd over -r repetitions."})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin ModelOption model;
+
+    @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "prompt tokens (0: skip pp; default ${DEFAULT-VALUE})") int prompt;
+
+    @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "generated tokens (0: skip tg; default ${DEFAULT-VALUE})") int generate;
+
+    @Option(names = {"-t", "--threads"}, description = "worker threads (default: all cores)") Integer threads;
+
+    @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "prefill batch size (default ${DEFAULT-VALUE})") int batch;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "repetitions (default ${DEFAULT-VALUE})") int repetitions;
+
+    @Option(names = "--json", description = "print JSON") boolean json;
+
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (repetitions < 1) throw new UserException("-r must be at least 1");
+        Threads.configure(threads);
+        try (ModelFile file = ModelFile.open(model.resolve())) {
+            Transformer transformer = new Transformer(file.config(), file.weights());
+            int vocabulary = file.config().vocabularySize();
+            SplittableRandom random = new SplittableRandom(1234);
+            List<Map<String, Object>> results = new ArrayList<>();
+            if (prompt > 0) {
+                double[] rates = new double[repetitions];
+                int[] ids = random.ints(prompt, 0, vocabulary).toArray();
+                run(transformer, ids, 1); // warm-up: JIT and page-in
+                for (int r = 0; r < repetitions; r++) {
+                    Session s = new Session(transformer, prompt + 1, batch);
+                    long start = System.nanoTime();
+                    s.feed(ids, Batch.Phase.PROMPT);
+                    rates[r] = prompt / ((System.nanoTime() - start) / 1e9);
+                }
+                results.add(result(file, "pp" + prompt, rates));
+            }
+            if (generate > 0) {
+                double[] rates = new double[repetitions];
+                int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
+                run(transformer, java.util.Arrays.copyOf(ids, Math.min(ids.length, 16)), 16);
+                for (int r = 0; r < repetitions; r++) {
+                    Session s = new Session(transformer, generate + 2, 1);
+                    s.feed(ids, 0, 1, Batch.Phase.PROMPT);
+                    long start = System.nanoTime();
+                    for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                    rates[r] = generate / ((System.nanoTime() - start) / 1e9);
+                }
+                results.add(result(file, "tg" + generate, rates));
+            }
+            print(results);
+        }
+        return 0;
+    }
+
+    private static void run(Transformer t, int[] ids, int steps) {
+        Session s = new Session(t, ids.length + 1, steps);
+        s.feed(ids, Batch.Phase.PROMPT);
+    }
+
+    private Map<String, Object> result(ModelFile file, String test, double[] rates) {
+        double mean = 0;
+        for (double r : rates) mean += r;
+        mean /= rates.length;
+        double variance = 0;
+        for (double r : rates) variance += (r - mean) * (r - mean);
+        double sd = rates.length > 1 ? Math.sqrt(variance / (rates.length - 1)) : 0;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", file.path().getFileName().toString());
+        m.put("architecture", file.config().architecture());
+        m.put("size_bytes", file.storedTensors().stream().mapToLong(t -> t.byteSize()).sum());
+        m.put("parameters", file.parameterCount());
+        m.put("threads", Threads.count());
+        m.put("test", test);
+        m.put("tokens_per_second", mean);
+        m.put("stddev", sd);
+        m.put("samples", rates);
+        return m;
+    }
+
+    private void print(List<Map<String, Object>> results) throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(results));
+            return;
+        }
+        out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "model", "size", "params", "threads", "test", "t/s");
+        out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "-".repeat(28), "-".repeat(10), "-".repeat(8), "-".repeat(7), "-".repeat(8), "-".repeat(18));
+        for (var r : results) {
+            out.printf("| %-28s | %8.2f MiB | %6.2f M | %7d | %8s | %8.2f ± %7.2f |%n", r.get("model"),
+                    ((Long) r.get("size_bytes")) / 1048576.0, ((Long) r.get("parameters")) / 1e6, r.get("threads"), r.get("test"),
+                    r.get("tokens_per_second"), r.get("stddev"));
+        }
+    }
+}
