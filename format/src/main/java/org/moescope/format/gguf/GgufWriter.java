@@ -28,7 +28,14 @@ public final class GgufWriter {
     private final List<Entry> tensors = new ArrayList<>();
     private int alignment = GgufReader.DEFAULT_ALIGNMENT;
 
-    private record Entry(String name, TensorType type, long[] shape, MemorySegment data) {}
+    private record Entry(String name, TensorType type, long[] shape, long bytes, DataWriter writer) {}
+
+    /** Streams a tensor's bytes into the file, for tensors too large to hold in memory. */
+    @FunctionalInterface
+    public interface DataWriter {
+        /** Writes exactly the tensor's byte size to {@code out} at its current position. */
+        void write(FileChannel out) throws IOException;
+    }
 
     public GgufWriter put(String key, GgufValue value) {
         metadata.put(key, value);
@@ -55,7 +62,18 @@ public final class GgufWriter {
             throw new IllegalArgumentException("tensor '" + name + "': " + data.byteSize() + " bytes given, "
                     + type.bytesFor(elements) + " expected for " + type + " " + java.util.Arrays.toString(shape));
         }
-        tensors.add(new Entry(name, type, shape.clone(), data));
+        tensors.add(new Entry(name, type, shape.clone(), data.byteSize(), out -> writeSegment(out, data)));
+        return this;
+    }
+
+    /** Adds a tensor whose bytes {@code writer} produces when the file is written. */
+    public GgufWriter addTensor(String name, TensorType type, long[] shape, DataWriter writer) {
+        if (type.ggmlId() < 0) throw new IllegalArgumentException(type + " cannot be stored in GGUF");
+        long elements = 1;
+        for (long d : shape) elements *= d;
+        long bytes = type.bytesFor(elements);
+        if (bytes < 0) throw new IllegalArgumentException("tensor '" + name + "': " + java.util.Arrays.toString(shape) + " is not whole " + type + " blocks");
+        tensors.add(new Entry(name, type, shape.clone(), bytes, writer));
         return this;
     }
 
@@ -74,14 +92,19 @@ public final class GgufWriter {
                     for (int d = t.shape.length - 1; d >= 0; d--) header.u64(t.shape[d]);
                     header.u32(t.type.ggmlId()).u64(offset);
                     offsets.add(offset);
-                    offset = GgufReader.alignUp(offset + t.data.byteSize(), alignment);
+                    offset = GgufReader.alignUp(offset + t.bytes, alignment);
                 }
                 header.pad(alignment);
                 header.writeTo(out);
                 long dataStart = out.position();
                 for (int i = 0; i < tensors.size(); i++) {
                     out.position(dataStart + offsets.get(i));
-                    writeSegment(out, tensors.get(i).data);
+                    Entry t = tensors.get(i);
+                    long at = dataStart + offsets.get(i);
+                    t.writer.write(out);
+                    if (out.position() != at + t.bytes) {
+                        throw new IOException("tensor '" + t.name + "': " + (out.position() - at) + " bytes written, " + t.bytes + " expected");
+                    }
                 }
                 long end = dataStart + offset;
                 if (out.size() < end) out.write(ByteBuffer.allocate((int) (end - out.size())), out.size());
