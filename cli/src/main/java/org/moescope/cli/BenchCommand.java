@@ -36,6 +36,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print JSON") boolean json;
 
+    @Option(names = "--memory", description = "also measure streaming-read memory bandwidth (GB/s), the bound on decode speed") boolean memory;
+
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
@@ -71,6 +73,13 @@ final class BenchCommand implements Callable<Integer> {
                     rates[r] = generate / ((System.nanoTime() - start) / 1e9);
                 }
                 results.add(result(file, "tg" + generate, rates));
+            }
+            if (memory) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("test", "memory-read");
+                m.put("threads", Threads.count());
+                m.put("gigabytes_per_second", MemoryBandwidth.measure(1L << 30, Threads.count(), 3));
+                results.add(m);
             }
             print(results);
         }
@@ -111,6 +120,10 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "model", "size", "params", "threads", "test", "t/s");
         out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "-".repeat(28), "-".repeat(10), "-".repeat(8), "-".repeat(7), "-".repeat(8), "-".repeat(18));
         for (var r : results) {
+            if (r.containsKey("gigabytes_per_second")) {
+                out.printf("%nmemory bandwidth (streaming read, %d threads): %.2f GB/s%n", r.get("threads"), r.get("gigabytes_per_second"));
+                continue;
+            }
             out.printf("| %-28s | %8.2f MiB | %6.2f M | %7d | %8s | %8.2f ± %7.2f |%n", r.get("model"),
                     ((Long) r.get("size_bytes")) / 1048576.0, ((Long) r.get("parameters")) / 1e6, r.get("threads"), r.get("test"),
                     r.get("tokens_per_second"), r.get("stddev"));

@@ -1,0 +1,63 @@
+package org.moescope.cli;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.concurrent.CountDownLatch;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Streaming-read memory bandwidth: threads sum disjoint slices of a buffer far larger than the
+ * caches, as decode reads weights. The figure against which decode speed is judged
+ * (tokens/s × bytes of active weights per token ÷ this = fraction of the limit).
+ */
+final class MemoryBandwidth {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    private MemoryBandwidth() {}
+
+    /** Best of {@code repetitions} passes over {@code bytes}, in GB/s (10⁹ bytes). */
+    static double measure(long bytes, int threads, int repetitions) throws InterruptedException {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(bytes, 64);
+            for (long i = 0; i < bytes; i += 4096) buffer.set(ValueLayout.JAVA_BYTE, i, (byte) 1); // fault pages in
+            double best = 0;
+            float[] sink = new float[threads];
+            for (int r = 0; r < repetitions + 1; r++) {
+                CountDownLatch done = new CountDownLatch(threads);
+                long slice = bytes / threads / 64 * 64;
+                long start = System.nanoTime();
+                for (int t = 0; t < threads; t++) {
+                    int index = t;
+                    Thread.ofPlatform().start(() -> {
+                        sink[index] = sum(buffer, index * slice, slice);
+                        done.countDown();
+                    });
+                }
+                done.await();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (r > 0) best = Math.max(best, slice * threads / seconds / 1e9); // first pass warms up the JIT
+            }
+            if (Float.isNaN(sink[0])) System.err.print(""); // keep the sums alive
+            return best;
+        }
+    }
+
+    private static float sum(MemorySegment m, long from, long length) {
+        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
+        long step = F.vectorByteSize();
+        long end = from + length - 4 * step;
+        long i = from;
+        for (; i <= end; i += 4 * step) {
+            a = a.add(FloatVector.fromMemorySegment(F, m, i, ByteOrder.LITTLE_ENDIAN));
+            b = b.add(FloatVector.fromMemorySegment(F, m, i + step, ByteOrder.LITTLE_ENDIAN));
+            c = c.add(FloatVector.fromMemorySegment(F, m, i + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            d = d.add(FloatVector.fromMemorySegment(F, m, i + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
+    }
+}
