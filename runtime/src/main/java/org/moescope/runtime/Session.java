@@ -3,6 +3,7 @@ package org.moescope.runtime;
 import java.util.Arrays;
 import java.util.Set;
 
+import org.moescope.model.forward.KvCache;
 import org.moescope.model.forward.State;
 import org.moescope.model.forward.Transformer;
 import org.moescope.model.hook.Batch;
@@ -26,8 +27,12 @@ public final class Session {
     private Hooks hooks = Hooks.NONE;
 
     public Session(Transformer model, int contextLength, int maxBatch) {
+        this(model, contextLength, maxBatch, KvCache.Precision.F32);
+    }
+
+    public Session(Transformer model, int contextLength, int maxBatch, KvCache.Precision cachePrecision) {
         this.model = model;
-        this.state = model.newState(Math.max(1, Math.min(maxBatch, contextLength)), contextLength);
+        this.state = model.newState(Math.max(1, Math.min(maxBatch, contextLength)), contextLength, cachePrecision);
         this.logits = new float[model.config().vocabularySize()];
     }
 

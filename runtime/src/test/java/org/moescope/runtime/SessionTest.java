@@ -39,6 +39,25 @@ class SessionTest {
     }
 
     @Test
+    void halfPrecisionCacheStaysCloseToFloat32() {
+        Path file = SharedFiles.require("models/mini-moe/hf");
+        int[] ids = {1, 326, 203, 464, 309, 1714, 414, 1282, 35, 2, 203, 1, 327, 203, 3, 203, 45, 403, 301, 571};
+        try (ModelFile model = ModelFile.open(file)) {
+            Transformer t = transformer(model);
+            Session full = new Session(t, 64, 4, org.moescope.model.forward.KvCache.Precision.F32);
+            Session half = new Session(t, 64, 4, org.moescope.model.forward.KvCache.Precision.F16);
+            double max = 0;
+            for (int i = 0; i < ids.length; i++) {
+                full.feed(ids, i, 1, Batch.Phase.PROMPT);
+                half.feed(ids, i, 1, Batch.Phase.PROMPT);
+                for (int v = 0; v < model.config().vocabularySize(); v++) max = Math.max(max, Math.abs(full.logits()[v] - half.logits()[v]));
+            }
+            // f16 keeps 11 significant bits: keys/values move by ~5e-4 relative, logits by a few 1e-3
+            assertThat(max).as("max |logit difference| f16 vs f32 cache").isGreaterThan(0).isLessThan(0.05);
+        }
+    }
+
+    @Test
     void seededSamplingIsReproducibleAndGreedyMatchesArgmax() {
         Path file = SharedFiles.require("models/micro-moe/micro-moe-q8_0.gguf");
         try (ModelFile model = ModelFile.open(file)) {

@@ -48,29 +48,34 @@ final class GroupedQueryAttention implements Attention {
         int vWidth = config.valueWidth();
         float[] qs = s.query;
         q.apply(in, qs, n);
-        float[] keys = s.cache.keys(layer);
-        float[] values = s.cache.values(layer);
-        int start = batch.startPosition();
-        // keys and values go straight into the cache rows of their positions
-        k.apply(in, 0, q.in(), keys, start * kWidth, kWidth, n);
-        v.apply(in, 0, q.in(), values, start * vWidth, vWidth, n);
+        // new keys and values are computed, normalised and rotated here, then stored in the cache
+        float[] newKeys = s.newKeys;
+        float[] newValues = s.newValues;
+        k.apply(in, newKeys, n);
+        v.apply(in, newValues, n);
         for (int t = 0; t < n; t++) {
             int qo = t * qWidth;
-            int ko = (start + t) * kWidth;
+            int ko = t * kWidth;
             switch (config.qkNorm()) {
                 case NONE -> {}
                 case PER_HEAD -> {
                     qNorm.applyStrided(qs, qo, headDim, heads);
-                    kNorm.applyStrided(keys, ko, headDim, kvHeads);
+                    kNorm.applyStrided(newKeys, ko, headDim, kvHeads);
                 }
                 case WHOLE -> {
                     qNorm.apply(qs, qo, qs, qo, 1);
-                    kNorm.apply(keys, ko, keys, ko, 1);
+                    kNorm.apply(newKeys, ko, newKeys, ko, 1);
                 }
             }
             rope.apply(qs, qo, headDim, heads, batch.position(t));
-            rope.apply(keys, ko, headDim, kvHeads, batch.position(t));
+            rope.apply(newKeys, ko, headDim, kvHeads, batch.position(t));
         }
+        KvCache cache = s.cache;
+        cache.store(layer, batch.startPosition(), n, newKeys, 0, newValues, 0);
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        boolean half = keys == null;
+        float[] row = s.cacheRow;
         int group = heads / kvHeads;
         float scale = (float) config.scale();
         float[] scores = s.scores;
@@ -83,18 +88,30 @@ final class GroupedQueryAttention implements Attention {
                 int qo = t * qWidth + h * headDim;
                 int kvHead = h / group;
                 for (int j = 0; j < count; j++) {
+                    float[] kr = keys;
                     int ko = (first + j) * kWidth + kvHead * headDim;
+                    if (half) {
+                        cache.loadKey(layer, first + j, kvHead * headDim, headDim, row);
+                        kr = row;
+                        ko = 0;
+                    }
                     float dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += qs[qo + i] * keys[ko + i];
+                    for (int i = 0; i < headDim; i++) dot += qs[qo + i] * kr[ko + i];
                     scores[j] = dot * scale;
                 }
                 Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
                 int ao = t * heads * valueDim + h * valueDim;
                 java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
                 for (int j = 0; j < count; j++) {
+                    float[] vr = values;
                     int vo = (first + j) * vWidth + kvHead * valueDim;
+                    if (half) {
+                        cache.loadValue(layer, first + j, kvHead * valueDim, valueDim, row);
+                        vr = row;
+                        vo = 0;
+                    }
                     float p = scores[j];
-                    for (int i = 0; i < valueDim; i++) attended[ao + i] += p * values[vo + i];
+                    for (int i = 0; i < valueDim; i++) attended[ao + i] += p * vr[vo + i];
                 }
             }
         }

@@ -64,15 +64,18 @@ final class LatentAttention implements Attention {
             queryANorm.apply(s.latentQuery, 0, s.latentQuery, 0, n);
             queryB.apply(s.latentQuery, qs, n);
         }
-        float[] latents = s.cache.keys(layer);
-        int start = batch.startPosition();
-        keyValueA.apply(in, 0, keyValueA.in(), latents, start * latentWidth, latentWidth, n);
+        float[] fresh = s.newKeys;
+        keyValueA.apply(in, fresh, n);
         for (int t = 0; t < n; t++) {
-            int at = (start + t) * latentWidth;
-            keyValueANorm.apply(latents, at, latents, at, 1);
-            rope.apply(latents, at + rank, ropeDim, 1, batch.position(t));
+            int at = t * latentWidth;
+            keyValueANorm.apply(fresh, at, fresh, at, 1);
+            rope.apply(fresh, at + rank, ropeDim, 1, batch.position(t));
             rope.apply(qs, t * heads * qkDim + nope, qkDim, heads, batch.position(t));
         }
+        KvCache cache = s.cache;
+        cache.store(layer, batch.startPosition(), n, fresh, 0, null, 0);
+        float[] latents = cache.keys(layer);
+        boolean half = latents == null;
         float scale = (float) config.scale();
         float[] scores = s.scores;
         float[] absorbed = s.absorbedQuery;
@@ -85,18 +88,30 @@ final class LatentAttention implements Attention {
                 int qo = t * heads * qkDim + h * qkDim;
                 keyUp[h].apply(qs, qo, nope, absorbed, 0, rank, 1);
                 for (int j = 0; j < count; j++) {
+                    float[] lr = latents;
                     int lo = j * latentWidth;
+                    if (half) {
+                        cache.loadKey(layer, j, 0, latentWidth, s.cacheRow);
+                        lr = s.cacheRow;
+                        lo = 0;
+                    }
                     float dot = 0;
-                    for (int i = 0; i < rank; i++) dot += absorbed[i] * latents[lo + i];
-                    for (int i = 0; i < ropeDim; i++) dot += qs[qo + nope + i] * latents[lo + rank + i];
+                    for (int i = 0; i < rank; i++) dot += absorbed[i] * lr[lo + i];
+                    for (int i = 0; i < ropeDim; i++) dot += qs[qo + nope + i] * lr[lo + rank + i];
                     scores[j] = dot * scale;
                 }
                 Attention.softmax(scores, count, 0, false);
                 java.util.Arrays.fill(attendedLatent, 0, rank, 0f);
                 for (int j = 0; j < count; j++) {
+                    float[] lr = latents;
                     int lo = j * latentWidth;
+                    if (half) {
+                        cache.loadKey(layer, j, 0, rank, s.cacheRow);
+                        lr = s.cacheRow;
+                        lo = 0;
+                    }
                     float p = scores[j];
-                    for (int i = 0; i < rank; i++) attendedLatent[i] += p * latents[lo + i];
+                    for (int i = 0; i < rank; i++) attendedLatent[i] += p * lr[lo + i];
                 }
                 valueUp[h].apply(attendedLatent, 0, rank, attended, t * heads * valueDim + h * valueDim, valueDim, 1);
             }

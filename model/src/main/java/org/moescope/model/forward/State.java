@@ -18,13 +18,18 @@ public final class State {
     final org.moescope.model.hook.Batch tail = new org.moescope.model.hook.Batch();
     private int position;
 
-    State(Transformer model, int maxBatch, int contextLength) {
+    final float[] newKeys, newValues, cacheRow;
+
+    State(Transformer model, int maxBatch, int contextLength, KvCache.Precision precision) {
         var c = model.config();
         var a = c.attention();
         int hidden = c.hiddenSize();
         this.maxBatch = maxBatch;
         int[] widths = model.cacheWidths();
-        this.cache = new KvCache(c.layerCount(), contextLength, widths[0], widths[1]);
+        this.cache = new KvCache(c.layerCount(), contextLength, widths[0], widths[1], precision);
+        newKeys = new float[maxBatch * widths[0]];
+        newValues = new float[maxBatch * widths[1]];
+        cacheRow = new float[Math.max(widths[0], widths[1])];
         residual = new float[maxBatch * hidden];
         normed = new float[maxBatch * hidden];
         branch = new float[maxBatch * hidden];

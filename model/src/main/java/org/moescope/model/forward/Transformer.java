@@ -45,8 +45,12 @@ public final class Transformer {
     public ModelConfig config() { return config; }
 
     public State newState(int maxBatch, int contextLength) {
+        return newState(maxBatch, contextLength, KvCache.Precision.F32);
+    }
+
+    public State newState(int maxBatch, int contextLength, KvCache.Precision precision) {
         if (contextLength <= 0 || maxBatch <= 0) throw new IllegalArgumentException("batch and context must be positive");
-        return new State(this, maxBatch, contextLength);
+        return new State(this, maxBatch, contextLength, precision);
     }
 
     int[] cacheWidths() { return layers[0].attention().cacheWidths(); }
