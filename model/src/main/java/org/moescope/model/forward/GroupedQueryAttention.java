@@ -95,9 +95,7 @@ final class GroupedQueryAttention implements Attention {
                         kr = row;
                         ko = 0;
                     }
-                    float dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += qs[qo + i] * kr[ko + i];
-                    scores[j] = dot * scale;
+                    scores[j] = VectorMath.dot(qs, qo, kr, ko, headDim) * scale;
                 }
                 Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
                 int ao = t * heads * valueDim + h * valueDim;
@@ -110,8 +108,7 @@ final class GroupedQueryAttention implements Attention {
                         vr = row;
                         vo = 0;
                     }
-                    float p = scores[j];
-                    for (int i = 0; i < valueDim; i++) attended[ao + i] += p * vr[vo + i];
+                    VectorMath.axpy(scores[j], vr, vo, attended, ao, valueDim);
                 }
             }
         }

@@ -95,9 +95,7 @@ final class LatentAttention implements Attention {
                         lr = s.cacheRow;
                         lo = 0;
                     }
-                    float dot = 0;
-                    for (int i = 0; i < rank; i++) dot += absorbed[i] * lr[lo + i];
-                    for (int i = 0; i < ropeDim; i++) dot += qs[qo + nope + i] * lr[lo + rank + i];
+                    float dot = VectorMath.dot(absorbed, 0, lr, lo, rank) + VectorMath.dot(qs, qo + nope, lr, lo + rank, ropeDim);
                     scores[j] = dot * scale;
                 }
                 Attention.softmax(scores, count, 0, false);
@@ -110,8 +108,7 @@ final class LatentAttention implements Attention {
                         lr = s.cacheRow;
                         lo = 0;
                     }
-                    float p = scores[j];
-                    for (int i = 0; i < rank; i++) attendedLatent[i] += p * lr[lo + i];
+                    VectorMath.axpy(scores[j], lr, lo, attendedLatent, 0, rank);
                 }
                 valueUp[h].apply(attendedLatent, 0, rank, attended, t * heads * valueDim + h * valueDim, valueDim, 1);
             }
