@@ -1,0 +1,39 @@
+package org.moescope.server;
+
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.moescope.runtime.SamplingOptions;
+
+/** What the HTTP layer asks of a model: one completion at a time per call, any number of calls in parallel. */
+public interface Engine {
+    String modelId();
+
+    int contextLength();
+
+    /**
+     * Runs one completion. {@code messages} (chat) or {@code prompt} (text completion) is set.
+     * Text arrives at {@code sink} in pieces as it is generated; when the sink returns false
+     * (client gone) generation stops.
+     */
+    Completion complete(Request request, Sink sink);
+
+    /**
+     * @param profile        a profile JSON object, or null
+     * @param returnRouting  collect per generated token, per layer, the chosen experts and weights
+     */
+    record Request(List<Map<String, Object>> messages, String prompt, int maxTokens, SamplingOptions sampling, List<String> stop,
+                   JsonNode profile, boolean returnRouting, long deadlineNanos) {}
+
+    record Completion(String text, String finishReason, int promptTokens, int completionTokens, List<TokenRouting> routing) {}
+
+    /** One generated token's routing: for each MoE layer, the experts chosen and their weights. */
+    record TokenRouting(String token, int[][] experts, float[][] weights) {}
+
+    @FunctionalInterface
+    interface Sink {
+        boolean accept(String delta);
+    }
+}
