@@ -38,7 +38,7 @@ final class LogitsCommand implements Callable<Integer> {
     public Integer call() {
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve())) {
-            int[] ids = input.ids != null ? input.ids : TextModel.open(file).encodePrompt(input.prompt);
+            int[] ids = input.ids != null ? input.ids : org.moescope.runtime.TextModel.open(file).encodePrompt(input.prompt);
             if (ids.length == 0) throw new UserException("no tokens to run");
             Transformer transformer = new Transformer(file.config(), file.weights());
             ReferenceCapture capture = new ReferenceCapture(file.config());

@@ -1,0 +1,90 @@
+package org.moescope.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.moescope.format.safetensors.SafetensorsFile;
+import org.moescope.testkit.SharedFiles;
+import picocli.CommandLine;
+
+/** The commands as users run them (in-process), on the embedded micro-moe and the shared fixtures. */
+class CliTest {
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void home() {
+        // the embedded model lives in <project>/models; tests run in <project>/cli
+        System.setProperty("moescope.home", Path.of("").toAbsolutePath().getParent().toString());
+    }
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void inspectJsonReportsMiniMoeParameterCounts() throws Exception {
+        Path model = SharedFiles.require("models/mini-moe/mini-moe-q8_0.gguf");
+        Run r = run("inspect", model.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        assertThat(root.get("architecture").asText()).isEqualTo("qwen3_moe");
+        assertThat(root.get("parameters_total").asLong()).isEqualTo(31_641_600L);
+        assertThat(root.get("hyperparameters").get("experts").asInt()).isEqualTo(32);
+        assertThat(root.get("tensors").get(0).has("shape")).isTrue();
+    }
+
+    @Test
+    void inspectOfABrokenFileIsOneClearLine() throws Exception {
+        Path bad = dir.resolve("bad.gguf");
+        java.nio.file.Files.write(bad, new byte[] {'G', 'G', 'U', 'X', 3, 0, 0, 0});
+        Run r = run("inspect", bad.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("bad.gguf").contains("magic").doesNotContain("Exception");
+    }
+
+    @Test
+    void tokenizeJsonUsesTheEmbeddedModelByDefault() throws Exception {
+        Run r = run("tokenize", "--chat", "-p", "What is 37 + 48?", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode ids = new ObjectMapper().readTree(r.out()).get("ids");
+        assertThat(ids.toString()).isEqualTo("[1,326,203,464,309,1714,414,1282,35,2,203,1,327,203]");
+    }
+
+    @Test
+    void logitsFileHasTheGoldenLayout() {
+        Path model = SharedFiles.require("fixtures/arch/qwen3_moe/hf");
+        Path out = dir.resolve("l.safetensors");
+        Run r = run("logits", "-m", model.toString(), "--ids", "1,17,243,88", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertThat(f.requireTensor("logits").shape()).containsExactly(4, 512);
+            assertThat(f.requireTensor("hidden.0").shape()).containsExactly(4, 64);
+            assertThat(f.requireTensor("hidden.3").shape()).containsExactly(4, 64);
+            assertThat(f.requireTensor("router_logits.2").shape()).containsExactly(4, 8);
+        }
+    }
+
+    @Test
+    void unknownFlagsAndMissingFilesFailWithUsage() {
+        assertThat(run("generate", "--no-such-flag").code()).isNotZero();
+        Run r = run("inspect", "/no/such/model.gguf");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("/no/such/model.gguf").contains("no such file");
+    }
+}
