@@ -45,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
         if (repetitions < 1) throw new UserException("-r must be at least 1");
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve())) {
-            Transformer transformer = new Transformer(file.config(), file.weights());
+            Transformer transformer = Transformer.of(file);
             int vocabulary = file.config().vocabularySize();
             SplittableRandom random = new SplittableRandom(1234);
             List<Map<String, Object>> results = new ArrayList<>();

@@ -40,7 +40,7 @@ final class LogitsCommand implements Callable<Integer> {
         try (ModelFile file = ModelFile.open(model.resolve())) {
             int[] ids = input.ids != null ? input.ids : org.moescope.runtime.TextModel.open(file).encodePrompt(input.prompt);
             if (ids.length == 0) throw new UserException("no tokens to run");
-            Transformer transformer = new Transformer(file.config(), file.weights());
+            Transformer transformer = Transformer.of(file);
             ReferenceCapture capture = new ReferenceCapture(file.config());
             var hooks = Profiles.hooks(profile, file, capture);
             int vocabulary = file.config().vocabularySize();

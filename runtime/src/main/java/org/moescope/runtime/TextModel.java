@@ -42,7 +42,7 @@ public final class TextModel {
             throw new FormatException(file.path(), "the tokenizer has " + tokenizer.vocabularySize() + " tokens but the model only "
                     + file.config().vocabularySize());
         }
-        return new TextModel(file, new Transformer(file.config(), file.weights()), tokenizer, template);
+        return new TextModel(file, Transformer.of(file), tokenizer, template);
     }
 
     public ModelFile file() { return file; }

@@ -15,7 +15,7 @@ import org.moescope.model.hook.Batch;
 import org.moescope.testkit.SharedFiles;
 
 class SessionTest {
-    private static Transformer transformer(ModelFile f) { return new Transformer(f.config(), f.weights()); }
+    private static Transformer transformer(ModelFile f) { return Transformer.of(f); }
 
     @Test
     void tokenByTokenGivesTheSameLogitsAsOneFullPass() {

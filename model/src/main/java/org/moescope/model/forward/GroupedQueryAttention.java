@@ -19,13 +19,13 @@ final class GroupedQueryAttention implements Attention {
     private final Rope rope;
     private final int window;
 
-    GroupedQueryAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope) {
+    GroupedQueryAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope, Numerics numerics) {
         this.layer = layer;
         this.config = model.attention();
-        this.q = new Linear(w.q(), w.qBias());
-        this.k = new Linear(w.k(), w.kBias());
-        this.v = new Linear(w.v(), w.vBias());
-        this.output = new Linear(w.output(), w.outputBias());
+        this.q = new Linear(w.q(), w.qBias(), numerics);
+        this.k = new Linear(w.k(), w.kBias(), numerics);
+        this.v = new Linear(w.v(), w.vBias(), numerics);
+        this.output = new Linear(w.output(), w.outputBias(), numerics);
         this.qNorm = w.qNorm() == null ? null : new RmsNorm(w.qNorm(), model.normEpsilon());
         this.kNorm = w.kNorm() == null ? null : new RmsNorm(w.kNorm(), model.normEpsilon());
         this.sinks = w.sinks() == null ? null : Dequantize.all(w.sinks());

@@ -23,24 +23,24 @@ final class LatentAttention implements Attention {
     private final Linear[] keyUp, valueUp;
     private final Rope rope;
 
-    LatentAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope) {
+    LatentAttention(int layer, ModelConfig model, ModelWeights.Attention w, Rope rope, Numerics numerics) {
         this.layer = layer;
         this.config = model.attention();
         this.mla = config.mla();
-        this.q = w.q() == null ? null : Linear.of(w.q());
-        this.queryA = w.queryA() == null ? null : Linear.of(w.queryA());
-        this.queryB = w.queryB() == null ? null : Linear.of(w.queryB());
+        this.q = w.q() == null ? null : Linear.of(w.q(), numerics);
+        this.queryA = w.queryA() == null ? null : Linear.of(w.queryA(), numerics);
+        this.queryB = w.queryB() == null ? null : Linear.of(w.queryB(), numerics);
         this.queryANorm = w.queryANorm() == null ? null : new RmsNorm(w.queryANorm(), model.normEpsilon());
-        this.keyValueA = Linear.of(w.keyValueA());
+        this.keyValueA = Linear.of(w.keyValueA(), numerics);
         this.keyValueANorm = new RmsNorm(w.keyValueANorm(), model.normEpsilon());
-        this.output = Linear.of(w.output());
-        this.keyUp = linears(w.keyUp());
-        this.valueUp = linears(w.valueUp());
+        this.output = Linear.of(w.output(), numerics);
+        this.keyUp = linears(w.keyUp(), numerics);
+        this.valueUp = linears(w.valueUp(), numerics);
         this.rope = rope;
     }
 
-    private static Linear[] linears(List<org.moescope.format.TensorData> ts) {
-        return ts.stream().map(Linear::of).toArray(Linear[]::new);
+    private static Linear[] linears(List<org.moescope.format.TensorData> ts, Numerics numerics) {
+        return ts.stream().map(t -> Linear.of(t, numerics)).toArray(Linear[]::new);
     }
 
     @Override

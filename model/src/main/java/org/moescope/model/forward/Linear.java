@@ -1,45 +1,97 @@
 package org.moescope.model.forward;
 
 import org.moescope.format.TensorData;
+import org.moescope.tensor.ActivationQuantizer;
+import org.moescope.tensor.Matrix;
+import org.moescope.tensor.Workers;
 
 /**
- * y = W·x + b over a batch of input rows, W stored [out, in] in its file type. The batch form lets
- * one read of a weight row serve every token of a prefill batch.
+ * y = W·x + b over a batch of input rows, W stored [out, in] in its file type and read through the
+ * tensor kernels, rows split across the worker pool. Under {@link Numerics#LLAMA_CPP} (GGUF files)
+ * activations are rounded as llama.cpp rounds them for the weight type (Q8_0, Q8_K, f16, bf16), so
+ * that a GGUF computes what llama.cpp computes; under {@link Numerics#FLOAT32} (HF checkpoints) they
+ * stay float32, as transformers computes.
  */
 public final class Linear {
-    private final TensorData weight;
+    /** Below this many weight elements a product is not worth splitting across threads. */
+    private static final long PARALLEL_THRESHOLD = 1 << 16;
+
+    private final Matrix matrix;
     private final float[] bias;
     private final int in;
     private final int out;
+    private final ActivationQuantizer.Format activations;
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
 
     public Linear(TensorData weight, TensorData bias) {
-        this.weight = weight;
-        this.in = Math.toIntExact(weight.columns());
-        this.out = Math.toIntExact(weight.rows());
-        this.bias = bias == null ? null : Dequantize.all(bias);
+        this(weight, bias, Numerics.FLOAT32);
     }
 
-    public static Linear of(TensorData weight) { return new Linear(weight, null); }
+    public Linear(TensorData weight, TensorData bias, Numerics numerics) {
+        this.matrix = Matrix.of(weight);
+        this.in = matrix.columns();
+        this.out = matrix.rows();
+        this.bias = bias == null ? null : Dequantize.all(bias);
+        this.activations = numerics == Numerics.LLAMA_CPP ? matrix.kernel().activationFormat() : ActivationQuantizer.Format.F32;
+    }
+
+    public static Linear of(TensorData weight, Numerics numerics) { return new Linear(weight, null, numerics); }
 
     public int in() { return in; }
 
     public int out() { return out; }
 
-    public TensorData weight() { return weight; }
+    public Matrix matrix() { return matrix; }
 
-    /** y[yOffset + t·yStride + r] = Σ W[r]·x[xOffset + t·xStride ...] (+ b[r]) for t < tokens. */
+    /** y[yOffset + t·yStride + r] = W[r]·x[xOffset + t·xStride ...] (+ b[r]) for t &lt; tokens. */
     public void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens) {
-        float[] row = new float[in];
-        for (int r = 0; r < out; r++) {
-            Dequantize.row(weight, r, row, 0);
-            float b = bias == null ? 0 : bias[r];
+        float[][] buffers = BUFFERS.get();
+        // the input rows, contiguous (and rounded as llama.cpp rounds them, for quantized weights)
+        float[] input;
+        if (activations == ActivationQuantizer.Format.F32 && xStride == in && xOffset == 0) {
+            input = x;
+        } else {
+            if (buffers[0].length < tokens * in) buffers[0] = new float[tokens * in];
+            input = buffers[0];
             for (int t = 0; t < tokens; t++) {
-                int xo = xOffset + t * xStride;
-                float s = 0;
-                for (int i = 0; i < in; i++) s += row[i] * x[xo + i];
-                y[yOffset + t * yStride + r] = s + b;
+                System.arraycopy(x, xOffset + t * xStride, input, t * in, in);
+                ActivationQuantizer.roundTrip(activations, input, t * in, in);
             }
         }
+        // contiguous output when the caller's layout is not [tokens, out] at offset 0
+        boolean direct = yOffset == 0 && (yStride == out || tokens == 1);
+        float[] result;
+        if (direct) {
+            result = y;
+        } else {
+            if (buffers[1].length < tokens * out) buffers[1] = new float[tokens * out];
+            result = buffers[1];
+        }
+        long work = (long) in * out;
+        if (work < PARALLEL_THRESHOLD) {
+            multiply(input, result, tokens, 0, out, SCRATCH.get());
+        } else {
+            Workers.shared().parallelFor(out, (from, to, worker) -> multiply(input, result, tokens, from, to, SCRATCH.get()));
+        }
+        for (int t = 0; t < tokens; t++) {
+            int to = direct ? t * out : yOffset + t * yStride;
+            if (!direct) System.arraycopy(result, t * out, y, to, out);
+            if (bias != null) for (int r = 0; r < out; r++) y[to + r] += bias[r];
+        }
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    private void multiply(float[] input, float[] result, int tokens, int from, int to, float[] scratch) {
+        if (tokens == 1) {
+            matrix.matVec(input, 0, result, 0, from, to);
+            return;
+        }
+        if (scratch.length < in) {
+            scratch = new float[in];
+            SCRATCH.set(scratch);
+        }
+        matrix.matMul(input, in, tokens, result, out, from, to, scratch);
     }
 
     /** Contiguous batch: x is [tokens, in], y is [tokens, out]. */

@@ -12,10 +12,10 @@ final class Mlp {
     private final Linear gate, up, down;
     private final MoeConfig.Activation activation;
 
-    Mlp(ModelWeights.Mlp w, MoeConfig.Activation activation) {
-        this.gate = new Linear(w.gate(), w.gateBias());
-        this.up = new Linear(w.up(), w.upBias());
-        this.down = new Linear(w.down(), w.downBias());
+    Mlp(ModelWeights.Mlp w, MoeConfig.Activation activation, Numerics numerics) {
+        this.gate = new Linear(w.gate(), w.gateBias(), numerics);
+        this.up = new Linear(w.up(), w.upBias(), numerics);
+        this.down = new Linear(w.down(), w.downBias(), numerics);
         this.activation = activation;
     }
 

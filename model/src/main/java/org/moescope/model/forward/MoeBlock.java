@@ -26,16 +26,16 @@ final class MoeBlock {
     private final Mlp shared;
     private final Linear sharedGate;
 
-    MoeBlock(int layer, ModelConfig config, ModelWeights.Moe w) {
+    MoeBlock(int layer, ModelConfig config, ModelWeights.Moe w, Numerics numerics) {
         MoeConfig moe = config.moe();
         this.layer = layer;
         this.hidden = config.hiddenSize();
         this.experts = moe.experts();
-        this.router = new Linear(w.router(), w.routerBias());
+        this.router = new Linear(w.router(), w.routerBias(), numerics);
         this.routing = new Router(moe, w.selectionBias() == null ? null : Dequantize.all(w.selectionBias()));
-        this.expertMlps = w.experts().stream().map(e -> new Mlp(e, moe.activation())).toArray(Mlp[]::new);
-        this.shared = w.shared() == null ? null : new Mlp(w.shared(), moe.activation());
-        this.sharedGate = w.sharedGate() == null ? null : Linear.of(w.sharedGate());
+        this.expertMlps = w.experts().stream().map(e -> new Mlp(e, moe.activation(), numerics)).toArray(Mlp[]::new);
+        this.shared = w.shared() == null ? null : new Mlp(w.shared(), moe.activation(), numerics);
+        this.sharedGate = w.sharedGate() == null ? null : Linear.of(w.sharedGate(), numerics);
     }
 
     int experts() { return experts; }

@@ -23,6 +23,16 @@ public final class Transformer {
     private record Layer(RmsNorm attentionNorm, Attention attention, RmsNorm ffnNorm, Mlp dense, MoeBlock moe) {}
 
     public Transformer(ModelConfig config, ModelWeights weights) {
+        this(config, weights, Numerics.FLOAT32);
+    }
+
+    /** The model of a file, computing as its reference implementation does: llama.cpp for GGUF, transformers for HF folders. */
+    public static Transformer of(org.moescope.model.ModelFile file) {
+        return new Transformer(file.config(), file.weights(),
+                file.format() == org.moescope.model.ModelFile.Format.GGUF ? Numerics.LLAMA_CPP : Numerics.FLOAT32);
+    }
+
+    public Transformer(ModelConfig config, ModelWeights weights, Numerics numerics) {
         this.config = config;
         this.weights = weights;
         this.hidden = config.hiddenSize();
@@ -31,15 +41,15 @@ public final class Transformer {
         for (int l = 0; l < layers.length; l++) {
             var w = weights.layers().get(l);
             Attention attention = config.attention().isLatent()
-                    ? new LatentAttention(l, config, w.attention(), rope)
-                    : new GroupedQueryAttention(l, config, w.attention(), rope);
-            Mlp dense = w.dense() == null ? null : new Mlp(w.dense(), new org.moescope.model.config.MoeConfig.SiluGlu());
-            MoeBlock moe = w.moe() == null ? null : new MoeBlock(l, config, w.moe());
+                    ? new LatentAttention(l, config, w.attention(), rope, numerics)
+                    : new GroupedQueryAttention(l, config, w.attention(), rope, numerics);
+            Mlp dense = w.dense() == null ? null : new Mlp(w.dense(), new org.moescope.model.config.MoeConfig.SiluGlu(), numerics);
+            MoeBlock moe = w.moe() == null ? null : new MoeBlock(l, config, w.moe(), numerics);
             layers[l] = new Layer(new RmsNorm(w.attentionNorm(), config.normEpsilon()), attention,
                     new RmsNorm(w.ffnNorm(), config.normEpsilon()), dense, moe);
         }
         outputNorm = new RmsNorm(weights.outputNorm(), config.normEpsilon());
-        output = Linear.of(weights.output());
+        output = Linear.of(weights.output(), numerics);
     }
 
     public ModelConfig config() { return config; }

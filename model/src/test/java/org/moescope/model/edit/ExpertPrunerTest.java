@@ -68,7 +68,7 @@ class ExpertPrunerTest {
     }
 
     private static float[] run(ModelFile m, Hooks hooks, int[] ids) {
-        Transformer t = new Transformer(m.config(), m.weights());
+        Transformer t = Transformer.of(m);
         float[] logits = new float[ids.length * m.config().vocabularySize()];
         t.forward(t.newState(ids.length, ids.length), new Batch().set(ids, 0, ids.length, 0, Batch.Phase.PROMPT), hooks, logits, true);
         return logits;

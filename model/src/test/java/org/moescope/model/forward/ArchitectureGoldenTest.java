@@ -89,7 +89,7 @@ class ArchitectureGoldenTest {
 
     /** Prefill the prompt in one batch, then one token at a time through the cache, argmax each step. */
     static int[] greedy(ModelFile file, int[] prompt, int total) {
-        Transformer transformer = new Transformer(file.config(), file.weights());
+        Transformer transformer = Transformer.of(file);
         State state = transformer.newState(prompt.length, total + 1);
         int vocabulary = file.config().vocabularySize();
         float[] logits = new float[prompt.length * vocabulary];

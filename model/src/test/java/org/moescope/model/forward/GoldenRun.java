@@ -20,7 +20,7 @@ final class GoldenRun {
     final int vocabulary;
 
     GoldenRun(ModelFile model, int[] ids) {
-        Transformer transformer = new Transformer(model.config(), model.weights());
+        Transformer transformer = Transformer.of(model);
         State state = transformer.newState(ids.length, ids.length + 8);
         int hidden = model.config().hiddenSize();
         int layers = model.config().layerCount();

@@ -1,0 +1,72 @@
+package org.moescope.tensor;
+
+/**
+ * llama.cpp quantizes activations before most quantized dot products (ggml-cpu's vec_dot_type):
+ * Q8_0 blocks of 32 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4 weights, Q8_1 for Q4_1/Q5_1, Q8_K blocks of 256
+ * for K-quants. To compute what llama.cpp computes, the activations are rounded the same way here
+ * and kept as float ("quantize, dequantize"): the dot product with them is then the integer dot
+ * product llama.cpp takes, up to float summation order.
+ */
+public final class ActivationQuantizer {
+    public enum Format { F32, F16, BF16, Q8_0, Q8_1, Q8_K }
+
+    private ActivationQuantizer() {}
+
+    /** Rounds x[o..o+n) in place as {@code format} would store it. */
+    public static void roundTrip(Format format, float[] x, int o, int n) {
+        switch (format) {
+            case F32 -> { }
+            case F16 -> { for (int i = o; i < o + n; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16(x[i])); }
+            case BF16 -> { for (int i = o; i < o + n; i++) x[i] = bf16(x[i]); }
+            case Q8_0, Q8_1 -> q8_0(x, o, n, format == Format.Q8_1);
+            case Q8_K -> q8K(x, o, n);
+        }
+    }
+
+    /** GGML_FP32_TO_BF16: round to nearest even, NaN kept quiet. */
+    static float bf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if ((bits & 0x7fffffff) > 0x7f800000) return Float.intBitsToFloat((bits | 0x00400000) & 0xffff0000);
+        bits = (bits + (0x7fff + ((bits >>> 16) & 1))) & 0xffff0000;
+        return Float.intBitsToFloat(bits);
+    }
+
+    /**
+     * quantize_row_q8_0 as the x86 AVX2 path does it (ggml-cpu/arch/x86/quants.c): d = amax/127 kept
+     * as f16, q = round-half-even(x · 127/amax). Q8_1 (quantize_row_q8_1) differs only in also storing
+     * the block sum, which does not change the values (its d is f16 too).
+     */
+    static void q8_0(float[] x, int o, int n, boolean q81) {
+        for (int b = o; b < o + n; b += 32) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b + j]));
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0;
+            for (int j = 0; j < 32; j++) x[b + j] = (float) Math.rint(x[b + j] * id) * d;
+        }
+    }
+
+    /**
+     * quantize_row_q8_K_ref: per 256, the value of largest magnitude (signed) sets iscale = −127/max,
+     * q = nearest_int(iscale·x) (round half even) capped at 127, d = 1/iscale (float32).
+     */
+    static void q8K(float[] x, int o, int n) {
+        for (int b = o; b < o + n; b += 256) {
+            float max = 0, amax = 0;
+            for (int j = 0; j < 256; j++) {
+                float ax = Math.abs(x[b + j]);
+                if (ax > amax) {
+                    amax = ax;
+                    max = x[b + j];
+                }
+            }
+            if (amax == 0) {
+                java.util.Arrays.fill(x, b, b + 256, 0f);
+                continue;
+            }
+            float iscale = -127f / max;
+            float d = 1 / iscale;
+            for (int j = 0; j < 256; j++) x[b + j] = Math.min(127, (int) Math.rint(iscale * x[b + j])) * d;
+        }
+    }
+}

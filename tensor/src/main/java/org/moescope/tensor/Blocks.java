@@ -1,0 +1,216 @@
+package org.moescope.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import org.moescope.format.TensorType;
+
+/**
+ * The reference (scalar) decoding of every block type, bit-exact with llama.cpp's
+ * {@code dequantize_row_*} (ggml/src/ggml-quants.c) and the block layouts of ggml-common.h. These
+ * are the documentation of the formats; the fast kernels are tested against them.
+ */
+public final class Blocks {
+    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** IQ4_NL's non-linear 4-bit grid (kvalues_iq4nl). */
+    static final byte[] IQ4NL = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    /** MXFP4's E2M1 values, doubled (kvalues_mxfp4); the E8M0 scale is halved to compensate. */
+    static final byte[] MXFP4 = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+    private Blocks() {}
+
+    static float half(MemorySegment m, long at) { return Float.float16ToFloat(m.get(U16, at)); }
+
+    static int u8(MemorySegment m, long at) { return m.get(ValueLayout.JAVA_BYTE, at) & 0xFF; }
+
+    static int i8(MemorySegment m, long at) { return m.get(ValueLayout.JAVA_BYTE, at); }
+
+    /** ggml_e8m0_to_fp32_half: 2^(e−128), with the two denormal cases. */
+    static float e8m0Half(int e) {
+        int bits = e < 2 ? 0x00200000 << e : (e - 1) << 23;
+        return Float.intBitsToFloat(bits);
+    }
+
+    /** get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K/Q5_K block. */
+    static int scaleK4(MemorySegment m, long scales, int j) {
+        return j < 4 ? u8(m, scales + j) & 63 : (u8(m, scales + j + 4) & 0xF) | ((u8(m, scales + j - 4) >> 6) << 4);
+    }
+
+    static int minK4(MemorySegment m, long scales, int j) {
+        return j < 4 ? u8(m, scales + j + 4) & 63 : (u8(m, scales + j + 4) >> 4) | ((u8(m, scales + j) >> 6) << 4);
+    }
+
+    /** Decodes {@code n} elements (whole blocks) of {@code type} starting at byte {@code at} into out[o..]. */
+    public static void dequantize(TensorType type, MemorySegment m, long at, float[] out, int o, int n) {
+        int blocks = n / type.blockSize();
+        int bb = type.blockBytes();
+        for (int b = 0; b < blocks; b++) block(type, m, at + (long) b * bb, out, o + b * type.blockSize());
+    }
+
+    /** One block. */
+    static void block(TensorType type, MemorySegment m, long at, float[] y, int o) {
+        switch (type) {
+            case F32 -> y[o] = m.get(F32, at);
+            case F16 -> y[o] = half(m, at);
+            case BF16 -> y[o] = Float.intBitsToFloat((m.get(U16, at) & 0xFFFF) << 16);
+            case Q8_0 -> {
+                float d = half(m, at);
+                for (int j = 0; j < 32; j++) y[o + j] = i8(m, at + 2 + j) * d;
+            }
+            case Q4_0 -> {
+                float d = half(m, at);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 2 + j);
+                    y[o + j] = ((q & 0xF) - 8) * d;
+                    y[o + j + 16] = ((q >> 4) - 8) * d;
+                }
+            }
+            case Q4_1 -> {
+                float d = half(m, at), min = half(m, at + 2);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 4 + j);
+                    y[o + j] = (q & 0xF) * d + min;
+                    y[o + j + 16] = (q >> 4) * d + min;
+                }
+            }
+            case Q5_0 -> {
+                float d = half(m, at);
+                int qh = m.get(I32, at + 2);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 6 + j);
+                    int h0 = ((qh >>> j) << 4) & 0x10, h1 = (qh >>> (j + 12)) & 0x10;
+                    y[o + j] = (((q & 0xF) | h0) - 16) * d;
+                    y[o + j + 16] = (((q >> 4) | h1) - 16) * d;
+                }
+            }
+            case Q5_1 -> {
+                float d = half(m, at), min = half(m, at + 2);
+                int qh = m.get(I32, at + 4);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 8 + j);
+                    int h0 = ((qh >>> j) << 4) & 0x10, h1 = (qh >>> (j + 12)) & 0x10;
+                    y[o + j] = ((q & 0xF) | h0) * d + min;
+                    y[o + j + 16] = ((q >> 4) | h1) * d + min;
+                }
+            }
+            case IQ4_NL -> {
+                float d = half(m, at);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 2 + j);
+                    y[o + j] = d * IQ4NL[q & 0xF];
+                    y[o + j + 16] = d * IQ4NL[q >> 4];
+                }
+            }
+            case MXFP4 -> {
+                float d = e8m0Half(u8(m, at));
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(m, at + 1 + j);
+                    y[o + j] = MXFP4[q & 0xF] * d;
+                    y[o + j + 16] = MXFP4[q >> 4] * d;
+                }
+            }
+            case Q2_K -> q2k(m, at, y, o);
+            case Q3_K -> q3k(m, at, y, o);
+            case Q4_K -> {
+                float d = half(m, at), dmin = half(m, at + 2);
+                long scales = at + 4, q = at + 16;
+                for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
+                    float d1 = d * scaleK4(m, scales, is), m1 = dmin * minK4(m, scales, is);
+                    float d2 = d * scaleK4(m, scales, is + 1), m2 = dmin * minK4(m, scales, is + 1);
+                    for (int l = 0; l < 32; l++) y[o + j + l] = d1 * (u8(m, q + l) & 0xF) - m1;
+                    for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * (u8(m, q + l) >> 4) - m2;
+                }
+            }
+            case Q5_K -> {
+                float d = half(m, at), dmin = half(m, at + 2);
+                long scales = at + 4, qh = at + 16, ql = at + 48;
+                int u1 = 1, u2 = 2;
+                for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
+                    float d1 = d * scaleK4(m, scales, is), m1 = dmin * minK4(m, scales, is);
+                    float d2 = d * scaleK4(m, scales, is + 1), m2 = dmin * minK4(m, scales, is + 1);
+                    for (int l = 0; l < 32; l++) y[o + j + l] = d1 * ((u8(m, ql + l) & 0xF) + ((u8(m, qh + l) & u1) != 0 ? 16 : 0)) - m1;
+                    for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * ((u8(m, ql + l) >> 4) + ((u8(m, qh + l) & u2) != 0 ? 16 : 0)) - m2;
+                }
+            }
+            case Q6_K -> {
+                float d = half(m, at + 208);
+                long ql = at, qh = at + 128, sc = at + 192;
+                for (int n = 0; n < 256; n += 128, ql += 64, qh += 32, sc += 8) {
+                    for (int l = 0; l < 32; l++) {
+                        int is = l / 16;
+                        int h = u8(m, qh + l);
+                        int q1 = ((u8(m, ql + l) & 0xF) | ((h & 3) << 4)) - 32;
+                        int q2 = ((u8(m, ql + l + 32) & 0xF) | (((h >> 2) & 3) << 4)) - 32;
+                        int q3 = ((u8(m, ql + l) >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                        int q4 = ((u8(m, ql + l + 32) >> 4) | (((h >> 6) & 3) << 4)) - 32;
+                        y[o + n + l] = d * i8(m, sc + is) * q1;
+                        y[o + n + l + 32] = d * i8(m, sc + is + 2) * q2;
+                        y[o + n + l + 64] = d * i8(m, sc + is + 4) * q3;
+                        y[o + n + l + 96] = d * i8(m, sc + is + 6) * q4;
+                    }
+                }
+            }
+            case IQ4_XS -> {
+                float d = half(m, at);
+                int scalesH = m.get(U16, at + 2) & 0xFFFF;
+                long scalesL = at + 4, qs = at + 8;
+                for (int ib = 0; ib < 8; ib++, qs += 16) {
+                    int ls = ((u8(m, scalesL + ib / 2) >> (4 * (ib % 2))) & 0xF) | (((scalesH >> (2 * ib)) & 3) << 4);
+                    float dl = d * (ls - 32);
+                    for (int j = 0; j < 16; j++) {
+                        int q = u8(m, qs + j);
+                        y[o + ib * 32 + j] = dl * IQ4NL[q & 0xF];
+                        y[o + ib * 32 + j + 16] = dl * IQ4NL[q >> 4];
+                    }
+                }
+            }
+            case F8_E4M3 -> y[o] = Fp8.e4m3(u8(m, at));
+            default -> throw new UnsupportedOperationException("no decoder for " + type);
+        }
+    }
+
+    private static void q2k(MemorySegment m, long at, float[] y, int o) {
+        long scales = at, q = at + 16;
+        float d = half(m, at + 80), min = half(m, at + 82);
+        int is = 0, k = o;
+        for (int n = 0; n < 256; n += 128, q += 32) {
+            for (int j = 0, shift = 0; j < 4; j++, shift += 2) {
+                int sc = u8(m, scales + is++);
+                float dl = d * (sc & 0xF), ml = min * (sc >> 4);
+                for (int l = 0; l < 16; l++) y[k++] = dl * ((u8(m, q + l) >> shift) & 3) - ml;
+                sc = u8(m, scales + is++);
+                dl = d * (sc & 0xF);
+                ml = min * (sc >> 4);
+                for (int l = 0; l < 16; l++) y[k++] = dl * ((u8(m, q + l + 16) >> shift) & 3) - ml;
+            }
+        }
+    }
+
+    private static void q3k(MemorySegment m, long at, float[] y, int o) {
+        long hm = at, q = at + 32, sc = at + 96;
+        float dAll = half(m, at + 108);
+        // unpack the 16 6-bit scales (kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f)
+        int a0 = m.get(I32, sc), a1 = m.get(I32, sc + 4), tmp = m.get(I32, sc + 8);
+        int[] aux = {
+            (a0 & 0x0f0f0f0f) | (((tmp) & 0x03030303) << 4),
+            (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
+            ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
+            ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
+        int is = 0, k = o, bit = 1;
+        for (int n = 0; n < 256; n += 128, q += 32) {
+            for (int j = 0, shift = 0; j < 4; j++, shift += 2, bit <<= 1) {
+                float dl = dAll * (scale3(aux, is++) - 32);
+                for (int l = 0; l < 16; l++) y[k++] = dl * (((u8(m, q + l) >> shift) & 3) - ((u8(m, hm + l) & bit) != 0 ? 0 : 4));
+                dl = dAll * (scale3(aux, is++) - 32);
+                for (int l = 0; l < 16; l++) y[k++] = dl * (((u8(m, q + l + 16) >> shift) & 3) - ((u8(m, hm + l + 16) & bit) != 0 ? 0 : 4));
+            }
+        }
+    }
+
+    /** Byte i of the unpacked scale words, as int8 (they are 6-bit values, so non-negative). */
+    private static int scale3(int[] aux, int i) { return (byte) (aux[i / 4] >>> (8 * (i % 4))); }
+}

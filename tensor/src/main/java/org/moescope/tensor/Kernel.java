@@ -1,0 +1,284 @@
+package org.moescope.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import org.moescope.format.TensorType;
+
+/**
+ * The arithmetic of one stored type: decode a row, and a fused dot product of a row with float32
+ * activations (decoding on the fly, nothing written). Types without a fused kernel decode a block
+ * at a time into a small buffer and take a vector dot of it; they are exact, just slower.
+ * Fused kernels use the Vector API's preferred species, so they scale from AVX2 to AVX-512 and NEON.
+ */
+public abstract class Kernel {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256.length() <= FloatVector.SPECIES_PREFERRED.length()
+            ? FloatVector.SPECIES_256 : FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> FP = FloatVector.SPECIES_PREFERRED;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    final TensorType type;
+
+    Kernel(TensorType type) { this.type = type; }
+
+    public TensorType type() { return type; }
+
+    /**
+     * The activation format llama.cpp quantizes the other operand to before dotting with this
+     * type (ggml-cpu.c type_traits_cpu vec_dot_type); see {@link ActivationQuantizer}.
+     */
+    public ActivationQuantizer.Format activationFormat() {
+        return switch (type) {
+            case Q8_0, Q4_0, Q5_0, IQ4_NL, MXFP4 -> ActivationQuantizer.Format.Q8_0;
+            case Q4_1, Q5_1 -> ActivationQuantizer.Format.Q8_1;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS -> ActivationQuantizer.Format.Q8_K;
+            case F16 -> ActivationQuantizer.Format.F16;
+            case BF16 -> ActivationQuantizer.Format.BF16;
+            default -> ActivationQuantizer.Format.F32;
+        };
+    }
+
+    /** Decodes n elements (whole blocks) at byte {@code at}. */
+    public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+        Blocks.dequantize(type, m, at, out, o, n);
+    }
+
+    /** Σ row[i]·x[xo+i] for i &lt; n, the row starting at byte {@code at}. */
+    public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+        int bs = type.blockSize() == 1 ? 256 : type.blockSize();
+        float[] block = SCRATCH.get();
+        float sum = 0;
+        for (int i = 0; i < n; i += bs) {
+            int len = Math.min(bs, n - i);
+            long byteOffset = type.bytesFor(i);
+            Blocks.dequantize(type, m, at + byteOffset, block, 0, len);
+            sum += dotF32(block, 0, x, xo + i, len);
+        }
+        return sum;
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[256]);
+
+    public static Kernel of(TensorType type) {
+        return switch (type) {
+            case F32 -> new F32Kernel();
+            case BF16 -> new Bf16Kernel();
+            case Q8_0 -> new Q8Kernel();
+            case Q4_0 -> new Q4Kernel();
+            case Q4_K -> new Q4KKernel();
+            case Q6_K -> new Q6KKernel();
+            default -> new Kernel(type) {};
+        };
+    }
+
+    /** Vector dot product of float arrays. */
+    public static float dotF32(float[] a, int ao, float[] b, int bo, int n) {
+        int i = 0;
+        float sum = 0;
+        int bound = FP.loopBound(n);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(FP);
+            for (; i < bound; i += FP.length()) acc = FloatVector.fromArray(FP, a, ao + i).fma(FloatVector.fromArray(FP, b, bo + i), acc);
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) sum += a[ao + i] * b[bo + i];
+        return sum;
+    }
+
+    // ---------------------------------------------------------------- fused kernels
+
+    static final class F32Kernel extends Kernel {
+        F32Kernel() { super(TensorType.F32); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            int i = 0;
+            float sum = 0;
+            int bound = FP.loopBound(n);
+            if (bound > 0) {
+                FloatVector acc0 = FloatVector.zero(FP), acc1 = FloatVector.zero(FP);
+                int step = FP.length();
+                for (; i + step < bound; i += 2 * step) {
+                    acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
+                    acc1 = FloatVector.fromMemorySegment(FP, m, at + 4L * (i + step), LE).fma(FloatVector.fromArray(FP, x, xo + i + step), acc1);
+                }
+                for (; i < bound; i += step) acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
+                sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            }
+            for (; i < n; i++) sum += m.get(Blocks.F32, at + 4L * i) * x[xo + i];
+            return sum;
+        }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            MemorySegment.copy(m, Blocks.F32, at, out, o, n);
+        }
+    }
+
+    /** bf16 is the top half of a float32: widen the shorts and shift. */
+    static final class Bf16Kernel extends Kernel {
+        private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+
+        Bf16Kernel() { super(TensorType.BF16); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            int i = 0;
+            float sum = 0;
+            if (F.length() == 8) {
+                FloatVector acc = FloatVector.zero(F);
+                for (; i + 8 <= n; i += 8) {
+                    var ints = ShortVector.fromMemorySegment(S, m, at + 2L * i, LE).convertShape(VectorOperators.S2I, jdk.incubator.vector.IntVector.SPECIES_256, 0).reinterpretAsInts()
+                            .lanewise(VectorOperators.LSHL, 16);
+                    acc = ints.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), acc);
+                }
+                sum = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; i < n; i++) sum += Float.intBitsToFloat((m.get(Blocks.U16, at + 2L * i) & 0xFFFF) << 16) * x[xo + i];
+            return sum;
+        }
+    }
+
+    /** Q8_0: 32 int8 and one f16 scale per block. */
+    static final class Q8Kernel extends Kernel {
+        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+        Q8Kernel() { super(TensorType.Q8_0); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 34L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = ByteVector.fromMemorySegment(B, m, block + 2, LE).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
+                        .mul(FloatVector.fromArray(F, x, xb));
+                s = ByteVector.fromMemorySegment(B, m, block + 10, LE).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xb + 8), s);
+                s = ByteVector.fromMemorySegment(B, m, block + 18, LE).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xb + 16), s);
+                s = ByteVector.fromMemorySegment(B, m, block + 26, LE).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xb + 24), s);
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
+            }
+            return total.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /** Q4_0: 32 4-bit values (offset 8) and one f16 scale per block; low nibbles are elements 0-15, high 16-31. */
+    static final class Q4Kernel extends Kernel {
+        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+        Q4Kernel() { super(TensorType.Q4_0); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 18L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, m, block + 2 + 8 * h, LE);
+                    FloatVector lo = q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats();
+                    FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)
+                            .reinterpretAsFloats();
+                    s = lo.fma(FloatVector.fromArray(F, x, xb + 8 * h), s);
+                    s = hi.fma(FloatVector.fromArray(F, x, xb + 16 + 8 * h), s);
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
+            }
+            return total.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /**
+     * Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins. Per sub-block,
+     * Σ (d·sc·q − dmin·m)·x = d·sc·Σq·x − dmin·m·Σx.
+     */
+    static final class Q4KKernel extends Kernel {
+        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+        Q4KKernel() { super(TensorType.Q4_K); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            float sum = 0;
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 144L * b;
+                float d = Blocks.half(m, block), dmin = Blocks.half(m, block + 2);
+                long scales = block + 4;
+                long q = block + 16;
+                int xb = xo + 256 * b;
+                for (int j = 0; j < 4; j++, q += 32) {
+                    FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xsLo = FloatVector.zero(F), xsHi = FloatVector.zero(F);
+                    for (int k = 0; k < 4; k++) {
+                        ByteVector bytes = ByteVector.fromMemorySegment(B, m, q + 8 * k, LE);
+                        FloatVector a = FloatVector.fromArray(F, x, xb + 64 * j + 8 * k);
+                        FloatVector c = FloatVector.fromArray(F, x, xb + 64 * j + 32 + 8 * k);
+                        lo = bytes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().fma(a, lo);
+                        hi = bytes.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().fma(c, hi);
+                        xsLo = xsLo.add(a);
+                        xsHi = xsHi.add(c);
+                    }
+                    int is = 2 * j;
+                    sum += d * Blocks.scaleK4(m, scales, is) * lo.reduceLanes(VectorOperators.ADD)
+                            - dmin * Blocks.minK4(m, scales, is) * xsLo.reduceLanes(VectorOperators.ADD)
+                            + d * Blocks.scaleK4(m, scales, is + 1) * hi.reduceLanes(VectorOperators.ADD)
+                            - dmin * Blocks.minK4(m, scales, is + 1) * xsHi.reduceLanes(VectorOperators.ADD);
+                }
+            }
+            return sum;
+        }
+    }
+
+    /** Q6_K: 6-bit values (4 low bits in ql, 2 high in qh, offset 32), an int8 scale per 16, one f16 d. */
+    static final class Q6KKernel extends Kernel {
+        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+        Q6KKernel() { super(TensorType.Q6_K); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            float sum = 0;
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 210L * b;
+                float d = Blocks.half(m, block + 208);
+                long ql = block, qh = block + 128, sc = block + 192;
+                int xb = xo + 256 * b;
+                for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
+                    int base = xb + 128 * half;
+                    // 8 groups of 16 values, each with its own scale: (l/16) selects among sc[0..1], +2, +4, +6
+                    for (int l8 = 0; l8 < 4; l8++) { // 8 lanes at a time over l = 0..31
+                        int l = 8 * l8;
+                        ByteVector low0 = ByteVector.fromMemorySegment(B, m, ql + l, LE);
+                        ByteVector low1 = ByteVector.fromMemorySegment(B, m, ql + 32 + l, LE);
+                        ByteVector high = ByteVector.fromMemorySegment(B, m, qh + l, LE);
+                        ByteVector q1 = low0.and((byte) 0xF).or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        ByteVector q2 = low1.and((byte) 0xF).or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        ByteVector q3 = low0.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
+                                .or(high.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        ByteVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
+                                .or(high.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        int is = l / 16;
+                        sum += d * (Blocks.i8(m, sc + is) * q1.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + l)).reduceLanes(VectorOperators.ADD)
+                                + Blocks.i8(m, sc + is + 2) * q2.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 32 + l)).reduceLanes(VectorOperators.ADD)
+                                + Blocks.i8(m, sc + is + 4) * q3.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 64 + l)).reduceLanes(VectorOperators.ADD)
+                                + Blocks.i8(m, sc + is + 6) * q4.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 96 + l)).reduceLanes(VectorOperators.ADD));
+                    }
+                }
+            }
+            return sum;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.moescope.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import org.moescope.format.TensorData;
+import org.moescope.format.TensorType;
+
+/**
+ * rows × columns in one stored type over mapped memory (row r occupies one contiguous byte range).
+ * Decode reads each weight once per token ({@link #matVec}); prefill decodes a weight row once and
+ * uses it for every token of the batch ({@link #matMul}).
+ */
+public final class Matrix {
+    private final String name;
+    private final TensorType type;
+    private final MemorySegment data;
+    private final int rows;
+    private final int columns;
+    private final long rowBytes;
+    private final Kernel kernel;
+
+    private Matrix(String name, TensorType type, MemorySegment data, int rows, int columns) {
+        if (columns % type.blockSize() != 0) {
+            throw new IllegalArgumentException(name + ": " + columns + " columns are not whole " + type + " blocks");
+        }
+        this.name = name;
+        this.type = type;
+        this.data = data;
+        this.rows = rows;
+        this.columns = columns;
+        this.rowBytes = type.bytesFor(columns);
+        this.kernel = Kernel.of(type);
+        if (data.byteSize() < rowBytes * rows) throw new IllegalArgumentException(name + ": data is shorter than its shape");
+    }
+
+    /** A 2-D tensor (a 1-D one as one row). */
+    public static Matrix of(TensorData t) {
+        if (t.rank() > 2) throw new IllegalArgumentException(t.name() + " is " + t.rank() + "-D: take one slice");
+        return new Matrix(t.name(), t.type(), t.data(), Math.toIntExact(t.rows()), Math.toIntExact(t.columns()));
+    }
+
+    public static Matrix ofFloats(float[] values, int rows, int columns) {
+        return new Matrix("floats", TensorType.F32, MemorySegment.ofArray(values), rows, columns);
+    }
+
+    public String name() { return name; }
+
+    public TensorType type() { return type; }
+
+    public int rows() { return rows; }
+
+    public int columns() { return columns; }
+
+    /** Bytes of weights one full pass reads. */
+    public long byteSize() { return rowBytes * rows; }
+
+    public Kernel kernel() { return kernel; }
+
+    public void dequantizeRow(int row, float[] out, int offset) {
+        kernel.dequantize(data, row * rowBytes, out, offset, columns);
+    }
+
+    public float dot(int row, float[] x, int offset) {
+        return kernel.dot(data, row * rowBytes, x, offset, columns);
+    }
+
+    /** y[yOffset + r − rowFrom...] = W[r]·x for r in [rowFrom, rowTo). */
+    public void matVec(float[] x, int xOffset, float[] y, int yOffset, int rowFrom, int rowTo) {
+        for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns);
+    }
+
+    /**
+     * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
+     * {@code scratch} holds one decoded row (at least {@code columns} floats).
+     */
+    public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
+        if (tokens == 1) {
+            matVec(x, 0, y, 0, rowFrom, rowTo);
+            return;
+        }
+        for (int r = rowFrom; r < rowTo; r++) {
+            kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
+            for (int t = 0; t < tokens; t++) y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
+        }
+    }
+}

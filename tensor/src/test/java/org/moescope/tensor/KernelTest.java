@@ -1,0 +1,132 @@
+package org.moescope.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.moescope.format.TensorType;
+
+/** The fused kernels against the scalar reference, on random blocks of every type. */
+class KernelTest {
+    /** Random but well-formed blocks: f16 scales in a sane range, the rest random bytes. */
+    static MemorySegment randomRows(TensorType type, int rows, int columns, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        long bytes = type.bytesFor((long) rows * columns);
+        byte[] data = new byte[(int) bytes];
+        for (int i = 0; i < data.length; i++) data[i] = (byte) r.nextInt(256);
+        MemorySegment m = MemorySegment.ofArray(data);
+        int blocks = (int) (bytes / type.blockBytes());
+        for (int b = 0; b < blocks; b++) {
+            long at = (long) b * type.blockBytes();
+            short scale = Float.floatToFloat16((float) (0.001 + r.nextDouble() * 0.01));
+            switch (type) {
+                case F32 -> m.set(Blocks.F32, at, (float) r.nextGaussian());
+                case F16 -> m.set(Blocks.U16, at, Float.floatToFloat16((float) r.nextGaussian()));
+                case BF16 -> m.set(Blocks.U16, at, (short) (Float.floatToIntBits((float) r.nextGaussian()) >>> 16));
+                case Q8_0, Q4_0, Q5_0, IQ4_NL, IQ4_XS -> m.set(Blocks.U16, at, scale);
+                case Q4_1, Q5_1, Q4_K, Q5_K -> {
+                    m.set(Blocks.U16, at, scale);
+                    m.set(Blocks.U16, at + 2, scale);
+                }
+                case Q2_K -> {
+                    m.set(Blocks.U16, at + 80, scale);
+                    m.set(Blocks.U16, at + 82, scale);
+                }
+                case Q3_K -> m.set(Blocks.U16, at + 108, scale);
+                case Q6_K -> m.set(Blocks.U16, at + 208, scale);
+                case MXFP4 -> m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) (120 + r.nextInt(10)));
+                default -> { }
+            }
+        }
+        return m;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K",
+            "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "MXFP4"})
+    void fusedDotMatchesDecodeThenDot(TensorType type) {
+        for (int columns : new int[] {256, 512, 1280}) {
+            int rows = 7;
+            MemorySegment m = randomRows(type, rows, columns, columns + type.ordinal());
+            Kernel kernel = Kernel.of(type);
+            SplittableRandom r = new SplittableRandom(3);
+            float[] x = new float[columns + 5];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] row = new float[columns];
+            long rowBytes = type.bytesFor(columns);
+            for (int k = 0; k < rows; k++) {
+                Blocks.dequantize(type, m, k * rowBytes, row, 0, columns);
+                double expected = 0, magnitude = 0;
+                for (int i = 0; i < columns; i++) {
+                    expected += (double) row[i] * x[5 + i];
+                    magnitude += Math.abs((double) row[i] * x[5 + i]);
+                }
+                float actual = kernel.dot(m, k * rowBytes, x, 5, columns);
+                // float32 accumulation in a different order: error bounded by n·eps·Σ|terms|
+                double bound = columns * 6e-8 * magnitude + 1e-30;
+                assertThat(Math.abs(actual - expected)).as("%s row %d of %d columns", type, k, columns).isLessThanOrEqualTo(bound);
+            }
+        }
+    }
+
+    @Test
+    void matMulEqualsMatVecPerToken() {
+        MemorySegment m = randomRows(TensorType.Q4_K, 9, 512, 11);
+        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", TensorType.Q4_K, new long[] {9, 512}, m));
+        float[] x = new float[3 * 512];
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        float[] batched = new float[3 * 9];
+        w.matMul(x, 512, 3, batched, 9, 0, 9, new float[512]);
+        for (int t = 0; t < 3; t++) {
+            float[] single = new float[9];
+            float[] xt = java.util.Arrays.copyOfRange(x, t * 512, (t + 1) * 512);
+            w.matVec(xt, 0, single, 0, 0, 9);
+            for (int k = 0; k < 9; k++) assertThat(batched[t * 9 + k]).isCloseTo(single[k], org.assertj.core.data.Offset.offset(1e-4f * (1 + Math.abs(single[k]))));
+        }
+    }
+
+    @Test
+    void q8ActivationsRoundAsLlamaCppDoes() {
+        float[] x = new float[32];
+        for (int i = 0; i < 32; i++) x[i] = i - 16.5f;
+        x[0] = -127f; // amax 127: d = 1, so values round to integers, halves to even
+        x[1] = 2.5f;
+        x[2] = 3.5f;
+        float[] q = x.clone();
+        ActivationQuantizer.roundTrip(ActivationQuantizer.Format.Q8_0, q, 0, 32);
+        assertThat(q[1]).isEqualTo(2f);
+        assertThat(q[2]).isEqualTo(4f);
+        assertThat(q[0]).isEqualTo(-127f);
+        SplittableRandom r = new SplittableRandom(9);
+        float[] y = new float[512];
+        for (int i = 0; i < y.length; i++) y[i] = (float) (r.nextGaussian() * 3);
+        float[] yq = y.clone();
+        ActivationQuantizer.roundTrip(ActivationQuantizer.Format.Q8_K, yq, 0, 512);
+        for (int b = 0; b < 2; b++) {
+            float amax = 0;
+            for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(y[b * 256 + i]));
+            for (int i = 0; i < 256; i++) {
+                assertThat(Math.abs(yq[b * 256 + i] - y[b * 256 + i])).isLessThanOrEqualTo(amax / 127f / 2 * 1.0001f);
+            }
+        }
+    }
+
+    @Test
+    void e4m3DecodesEveryByte() {
+        assertThat(Fp8.e4m3(0x00)).isEqualTo(0f);
+        assertThat(Fp8.e4m3(0x38)).isEqualTo(1f); // exponent 7 = bias
+        assertThat(Fp8.e4m3(0x7E)).isEqualTo(448f); // the largest finite value
+        assertThat(Fp8.e4m3(0xFE)).isEqualTo(-448f);
+        assertThat(Fp8.e4m3(0x01)).isEqualTo(0x1p-9f); // smallest subnormal
+        assertThat(Float.isNaN(Fp8.e4m3(0x7F))).isTrue();
+        assertThat(Float.isNaN(Fp8.e4m3(0xFF))).isTrue();
+        int finite = 0;
+        for (int b = 0; b < 256; b++) if (!Float.isNaN(Fp8.e4m3(b))) finite++;
+        assertThat(finite).isEqualTo(254);
+    }
+}

@@ -1,0 +1,48 @@
+package org.moescope.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import org.junit.jupiter.api.Test;
+
+class WorkersTest {
+    @Test
+    void everyIndexRunsExactlyOnceForAnySplit() {
+        try (Workers w = new Workers(3)) {
+            for (int n : new int[] {1, 2, 3, 5, 7, 64, 1000}) {
+                for (int repeat = 0; repeat < 50; repeat++) {
+                    AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                    w.parallelFor(n, (from, to, worker) -> {
+                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                    });
+                    for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
+                }
+            }
+        }
+    }
+
+    @Test
+    void concurrentCallersDoNotMixTheirJobs() throws Exception {
+        try (Workers w = new Workers(2)) {
+            long[][] sums = new long[4][1];
+            Thread[] callers = new Thread[4];
+            for (int c = 0; c < 4; c++) {
+                int id = c;
+                callers[c] = Thread.ofPlatform().start(() -> {
+                    for (int k = 0; k < 200; k++) {
+                        long[] part = new long[3];
+                        w.parallelFor(100, (from, to, worker) -> {
+                            long s = 0;
+                            for (int i = from; i < to; i++) s += i + id;
+                            synchronized (part) { part[0] += s; }
+                        });
+                        sums[id][0] += part[0];
+                    }
+                });
+            }
+            for (Thread t : callers) t.join();
+            for (int c = 0; c < 4; c++) assertThat(sums[c][0]).isEqualTo(200L * (4950 + 100L * c));
+        }
+    }
+}
