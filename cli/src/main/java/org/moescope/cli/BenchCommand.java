@@ -78,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("test", "memory-read");
                 m.put("threads", Threads.count());
-                m.put("gigabytes_per_second", MemoryBandwidth.measure(1L << 30, Threads.count(), 3));
+                m.put("gigabytes_per_second", MemoryBandwidth.measure(1L << 30, 5));
                 results.add(m);
             }
             print(results);

@@ -4,15 +4,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.CountDownLatch;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import org.moescope.tensor.Workers;
+
 /**
- * Streaming-read memory bandwidth: threads sum disjoint slices of a buffer far larger than the
- * caches, as decode reads weights. The figure against which decode speed is judged
+ * Streaming-read memory bandwidth: the worker threads sum disjoint slices of a buffer far larger
+ * than the caches, as decode reads weights. The figure against which decode speed is judged
  * (tokens/s × bytes of active weights per token ÷ this = fraction of the limit).
  */
 final class MemoryBandwidth {
@@ -21,28 +22,27 @@ final class MemoryBandwidth {
     private MemoryBandwidth() {}
 
     /** Best of {@code repetitions} passes over {@code bytes}, in GB/s (10⁹ bytes). */
-    static double measure(long bytes, int threads, int repetitions) throws InterruptedException {
+    static double measure(long bytes, int repetitions) {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(bytes, 64);
             for (long i = 0; i < bytes; i += 4096) buffer.set(ValueLayout.JAVA_BYTE, i, (byte) 1); // fault pages in
+            MemorySegment small = buffer.asSlice(0, 1 << 16);
+            float warm = 0;
+            for (int i = 0; i < 20_000; i++) warm += sum(small, 0, small.byteSize()); // compile sum() before timing
+            Workers workers = Workers.shared();
+            int parts = workers.threads();
+            float[] sink = new float[parts];
             double best = 0;
-            float[] sink = new float[threads];
-            for (int r = 0; r < repetitions + 1; r++) {
-                CountDownLatch done = new CountDownLatch(threads);
-                long slice = bytes / threads / 64 * 64;
+            for (int r = 0; r < repetitions; r++) {
+                long slice = bytes / parts / 64 * 64;
                 long start = System.nanoTime();
-                for (int t = 0; t < threads; t++) {
-                    int index = t;
-                    Thread.ofPlatform().start(() -> {
-                        sink[index] = sum(buffer, index * slice, slice);
-                        done.countDown();
-                    });
-                }
-                done.await();
+                workers.parallelFor(parts, (from, to, worker) -> {
+                    for (int p = from; p < to; p++) sink[p] += sum(buffer, p * slice, slice);
+                });
                 double seconds = (System.nanoTime() - start) / 1e9;
-                if (r > 0) best = Math.max(best, slice * threads / seconds / 1e9); // first pass warms up the JIT
+                best = Math.max(best, slice * parts / seconds / 1e9);
             }
-            if (Float.isNaN(sink[0])) System.err.print(""); // keep the sums alive
+            if (Float.isNaN(warm + sink[0])) System.err.print(""); // keep the sums alive
             return best;
         }
     }

@@ -91,6 +91,36 @@ public abstract class Kernel {
         return sum;
     }
 
+    /**
+     * Four dot products of one decoded weight row with four activation rows (prefill): each weight
+     * vector is loaded once for four FMAs, which is what makes batched prompt processing faster
+     * than token-by-token. Writes y[yo], y[yo + yStride], y[yo + 2·yStride], y[yo + 3·yStride].
+     */
+    static void dot4(float[] w, float[] x, int xo, int xStride, int n, float[] y, int yo, int yStride) {
+        FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
+        int i = 0;
+        int bound = FP.loopBound(n);
+        for (; i < bound; i += FP.length()) {
+            FloatVector wv = FloatVector.fromArray(FP, w, i);
+            a0 = wv.fma(FloatVector.fromArray(FP, x, xo + i), a0);
+            a1 = wv.fma(FloatVector.fromArray(FP, x, xo + xStride + i), a1);
+            a2 = wv.fma(FloatVector.fromArray(FP, x, xo + 2 * xStride + i), a2);
+            a3 = wv.fma(FloatVector.fromArray(FP, x, xo + 3 * xStride + i), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s0 += w[i] * x[xo + i];
+            s1 += w[i] * x[xo + xStride + i];
+            s2 += w[i] * x[xo + 2 * xStride + i];
+            s3 += w[i] * x[xo + 3 * xStride + i];
+        }
+        y[yo] = s0;
+        y[yo + yStride] = s1;
+        y[yo + 2 * yStride] = s2;
+        y[yo + 3 * yStride] = s3;
+    }
+
     // ---------------------------------------------------------------- fused kernels
 
     static final class F32Kernel extends Kernel {
@@ -169,6 +199,22 @@ public abstract class Kernel {
                 total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
             }
             return total.reduceLanes(VectorOperators.ADD);
+        }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            if (F.length() != 8) {
+                super.dequantize(m, at, out, o, n);
+                return;
+            }
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 34L * b;
+                FloatVector d = FloatVector.broadcast(F, Blocks.half(m, block));
+                for (int k = 0; k < 4; k++) {
+                    ByteVector.fromMemorySegment(B, m, block + 2 + 8 * k, LE).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
+                            .mul(d).intoArray(out, o + 32 * b + 8 * k);
+                }
+            }
         }
     }
 

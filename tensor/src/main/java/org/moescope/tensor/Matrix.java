@@ -80,7 +80,9 @@ public final class Matrix {
         }
         for (int r = rowFrom; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
-            for (int t = 0; t < tokens; t++) y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) Kernel.dot4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);
+            for (; t < tokens; t++) y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.moescope.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -22,7 +23,8 @@ public final class Workers implements AutoCloseable {
     private final int threads;
     private final Thread[] pool;
     private final ReentrantLock lock = new ReentrantLock();
-    private final AtomicInteger nextChunk = new AtomicInteger();
+    /** (job generation << 32) | next chunk: a chunk can only be claimed for the job it belongs to. */
+    private final AtomicLong ticket = new AtomicLong();
     private final AtomicInteger pending = new AtomicInteger();
     private volatile RangeTask task;
     private volatile int n;
@@ -59,8 +61,14 @@ public final class Workers implements AutoCloseable {
 
     public int threads() { return threads; }
 
-    /** Runs {@code task} over [0, n) and returns when all of it is done. */
-    public void parallelFor(int n, RangeTask task) {
+    /** Runs {@code task} over [0, n) in one contiguous chunk per thread and returns when all of it is done. */
+    public void parallelFor(int n, RangeTask task) { parallelFor(n, Math.min(n, threads), task); }
+
+    /**
+     * Runs {@code task} over [0, n) in {@code parts} chunks taken by whichever thread is free
+     * (use n parts for uneven items, such as experts with different token counts).
+     */
+    public void parallelFor(int n, int parts, RangeTask task) {
         if (n <= 0) return;
         if (threads == 1 || n == 1) {
             task.run(0, n, 0);
@@ -70,12 +78,13 @@ public final class Workers implements AutoCloseable {
         try {
             this.task = task;
             this.n = n;
-            this.chunks = Math.min(n, threads);
-            nextChunk.set(0);
+            this.chunks = Math.max(1, Math.min(n, parts));
             pending.set(chunks);
-            generation++;
+            long g = generation + 1;
+            ticket.set(g << 32);
+            generation = g;
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
-            work(0);
+            work(0, g);
             while (pending.get() > 0) Thread.onSpinWait();
             this.task = null;
         } finally {
@@ -83,11 +92,14 @@ public final class Workers implements AutoCloseable {
         }
     }
 
-    private void work(int worker) {
+    private void work(int worker, long job) {
         RangeTask t = task;
         int total = n, parts = chunks;
-        int c;
-        while (t != null && (c = nextChunk.getAndIncrement()) < parts) {
+        while (t != null) {
+            long v = ticket.get();
+            if ((v >>> 32) != job || (int) v >= parts) return; // another job's ticket, or nothing left
+            if (!ticket.compareAndSet(v, v + 1)) continue;
+            int c = (int) v;
             int from = (int) ((long) total * c / parts), to = (int) ((long) total * (c + 1) / parts);
             try {
                 t.run(from, to, worker);
@@ -111,7 +123,7 @@ public final class Workers implements AutoCloseable {
                 }
             }
             seen = generation;
-            work(index);
+            work(index, seen);
         }
     }
 

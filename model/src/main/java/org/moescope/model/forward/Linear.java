@@ -45,6 +45,15 @@ public final class Linear {
 
     /** y[yOffset + t·yStride + r] = W[r]·x[xOffset + t·xStride ...] (+ b[r]) for t &lt; tokens. */
     public void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens) {
+        apply(x, xOffset, xStride, y, yOffset, yStride, tokens, true);
+    }
+
+    /** As {@link #apply}, on the calling thread only (when the caller already runs in parallel). */
+    public void applySerial(float[] x, float[] y, int tokens) {
+        apply(x, 0, in, y, 0, out, tokens, false);
+    }
+
+    private void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
         float[][] buffers = BUFFERS.get();
         // the input rows, contiguous (and rounded as llama.cpp rounds them, for quantized weights)
         float[] input;
@@ -68,7 +77,7 @@ public final class Linear {
             result = buffers[1];
         }
         long work = (long) in * out;
-        if (work < PARALLEL_THRESHOLD) {
+        if (!parallel || work < PARALLEL_THRESHOLD) {
             multiply(input, result, tokens, 0, out, SCRATCH.get());
         } else {
             Workers.shared().parallelFor(out, (from, to, worker) -> multiply(input, result, tokens, from, to, SCRATCH.get()));

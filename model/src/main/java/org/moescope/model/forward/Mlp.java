@@ -23,8 +23,18 @@ final class Mlp {
 
     /** x: [n, hidden] → y: [n, hidden]; gateBuffer/upBuffer hold [n, width]. */
     void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer) {
-        gate.apply(x, gateBuffer, n);
-        up.apply(x, upBuffer, n);
+        forward(x, y, n, gateBuffer, upBuffer, true);
+    }
+
+    /** With {@code parallel} false the products run on the calling thread (experts computed side by side). */
+    void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer, boolean parallel) {
+        if (parallel) {
+            gate.apply(x, gateBuffer, n);
+            up.apply(x, upBuffer, n);
+        } else {
+            gate.applySerial(x, gateBuffer, n);
+            up.applySerial(x, upBuffer, n);
+        }
         int size = n * gate.out();
         switch (activation) {
             case MoeConfig.SiluGlu s -> {
@@ -43,6 +53,7 @@ final class Mlp {
                 }
             }
         }
-        down.apply(gateBuffer, y, n);
+        if (parallel) down.apply(gateBuffer, y, n);
+        else down.applySerial(gateBuffer, y, n);
     }
 }

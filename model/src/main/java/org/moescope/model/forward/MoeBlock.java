@@ -60,27 +60,47 @@ final class MoeBlock {
         }
         if (hooks.active(Kind.ROUTER_TOPK, layer)) reportTopK(s, batch, hooks, stride);
 
-        Arrays.fill(out, 0, n * hidden, 0f);
-        boolean expertHook = hooks.active(Kind.EXPERT_OUT, layer);
+        // tokens grouped by expert: expert e's rows are [offset[e], offset[e] + count[e]) of the sorted buffers
+        int[] count = s.expertCount, offset = s.expertOffset;
+        Arrays.fill(count, 0);
+        int total = 0;
+        for (int t = 0; t < n; t++) for (int i = 0; i < s.selectedCount[t]; i++) count[s.selected[t * stride + i]]++;
+        int active = 0;
         for (int e = 0; e < experts; e++) {
-            int m = 0;
-            for (int t = 0; t < n; t++) {
-                for (int i = 0; i < s.selectedCount[t]; i++) {
-                    if (s.selected[t * stride + i] == e) {
-                        s.expertRows[m] = t;
-                        s.expertRowWeights[m] = s.selectedWeights[t * stride + i];
-                        System.arraycopy(in, t * hidden, s.expertIn, m * hidden, hidden);
-                        m++;
-                    }
-                }
+            offset[e] = total;
+            total += count[e];
+            if (count[e] > 0) s.activeExperts[active++] = e;
+        }
+        s.ensureExpertRows(total);
+        Arrays.fill(count, 0);
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < s.selectedCount[t]; i++) {
+                int e = s.selected[t * stride + i];
+                int row = offset[e] + count[e]++;
+                s.expertRows[row] = t;
+                s.expertRowWeights[row] = s.selectedWeights[t * stride + i];
+                System.arraycopy(in, t * hidden, s.expertIn, row * hidden, hidden);
             }
-            if (m == 0) continue;
-            expertMlps[e].forward(s.expertIn, s.expertOut, m, s.expertGate, s.expertUp);
+        }
+        boolean expertHook = hooks.active(Kind.EXPERT_OUT, layer);
+        int activeCount = active;
+        if (expertHook || activeCount == 1 || org.moescope.tensor.Workers.shared().threads() == 1) {
+            for (int a = 0; a < activeCount; a++) runExpert(s, s.activeExperts[a], 0, true);
+        } else {
+            // experts side by side, one per free thread; each writes only its own rows
+            org.moescope.tensor.Workers.shared().parallelFor(activeCount, activeCount, (from, to, worker) -> {
+                for (int a = from; a < to; a++) runExpert(s, s.activeExperts[a], worker, false);
+            });
+        }
+        // combine in expert order, whatever ran where: the result does not depend on the threads
+        Arrays.fill(out, 0, n * hidden, 0f);
+        for (int a = 0; a < activeCount; a++) {
+            int e = s.activeExperts[a];
             if (expertHook) {
-                hooks.expertRows(layer, e, s.expertRows, m);
-                hooks.at(HookPoint.expert(layer, e), batch, s.expertOut, 0, hidden);
+                hooks.expertRows(layer, e, Arrays.copyOfRange(s.expertRows, offset[e], offset[e] + count[e]), count[e]);
+                hooks.at(HookPoint.expert(layer, e), batch, Arrays.copyOfRange(s.expertOut, offset[e] * hidden, (offset[e] + count[e]) * hidden), 0, hidden);
             }
-            for (int r = 0; r < m; r++) {
+            for (int r = offset[e]; r < offset[e] + count[e]; r++) {
                 int to = s.expertRows[r] * hidden;
                 float weight = s.expertRowWeights[r];
                 for (int i = 0; i < hidden; i++) out[to + i] += weight * s.expertOut[r * hidden + i];
@@ -100,6 +120,15 @@ final class MoeBlock {
             }
             for (int i = 0; i < n * hidden; i++) out[i] += s.sharedOut[i];
         }
+    }
+
+    /** Expert e over its rows of the sorted buffers, with worker {@code worker}'s scratch. */
+    private void runExpert(State s, int e, int worker, boolean parallel) {
+        int from = s.expertOffset[e], m = s.expertCount[e];
+        float[] input = s.expertInView(worker, from, m);
+        float[] output = s.expertOutView(worker, m);
+        expertMlps[e].forward(input, output, m, s.expertGate[worker], s.expertUp[worker], parallel);
+        System.arraycopy(output, 0, s.expertOut, from * hidden, m * hidden);
     }
 
     private void reportTopK(State s, Batch batch, Hooks hooks, int stride) {

@@ -10,8 +10,12 @@ public final class State {
     final KvCache cache;
     final float[] residual, normed, branch, query, attended, scores;
     final float[] latentQuery, absorbedQuery, attendedLatent;
-    final float[] routerLogits, selectedWeights, expertRowWeights, expertIn, expertOut, expertGate, expertUp;
-    final int[] selected, selectedCount, expertRows;
+    final float[] routerLogits, selectedWeights;
+    float[] expertRowWeights, expertIn, expertOut;
+    final float[][] expertGate, expertUp, workerIn, workerOut;
+    final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
+    int[] expertRows;
+    private final int hidden;
     final float[] sharedOut, sharedGateBuffer, sharedUpBuffer, sharedGateLogit;
     final float[] denseGate, denseUp;
     /** The rows whose logits are computed, when that is not the whole batch. */
@@ -46,12 +50,20 @@ public final class State {
         selected = new int[maxBatch * experts];
         selectedWeights = new float[maxBatch * experts];
         selectedCount = new int[maxBatch];
-        expertRows = new int[maxBatch];
-        expertRowWeights = new float[maxBatch];
-        expertIn = new float[maxBatch * hidden];
-        expertOut = new float[maxBatch * hidden];
-        expertGate = new float[maxBatch * expertWidth];
-        expertUp = new float[maxBatch * expertWidth];
+        this.hidden = hidden;
+        int k = c.isMoe() ? c.moe().expertsPerToken() : 0;
+        expertCount = new int[experts];
+        expertOffset = new int[experts];
+        activeExperts = new int[experts];
+        expertRows = new int[maxBatch * k];
+        expertRowWeights = new float[maxBatch * k];
+        expertIn = new float[maxBatch * k * hidden];
+        expertOut = new float[maxBatch * k * hidden];
+        int workers = org.moescope.tensor.Workers.shared().threads();
+        expertGate = new float[workers][maxBatch * expertWidth];
+        expertUp = new float[workers][maxBatch * expertWidth];
+        workerIn = new float[workers][maxBatch * hidden];
+        workerOut = new float[workers][maxBatch * hidden];
         int sharedWidth = model.sharedWidth();
         sharedOut = new float[sharedWidth > 0 ? maxBatch * hidden : 0];
         sharedGateBuffer = new float[maxBatch * sharedWidth];
@@ -60,6 +72,23 @@ public final class State {
         denseGate = new float[maxBatch * c.feedForwardSize()];
         denseUp = new float[maxBatch * c.feedForwardSize()];
     }
+
+    /** Room for {@code rows} expert rows (more than top-k per token when a profile raises k). */
+    void ensureExpertRows(int rows) {
+        if (expertRows.length >= rows) return;
+        expertRows = new int[rows];
+        expertRowWeights = new float[rows];
+        expertIn = new float[rows * hidden];
+        expertOut = new float[rows * hidden];
+    }
+
+    /** Rows [from, from + m) of the sorted expert inputs, copied to the worker's contiguous buffer. */
+    float[] expertInView(int worker, int from, int m) {
+        System.arraycopy(expertIn, from * hidden, workerIn[worker], 0, m * hidden);
+        return workerIn[worker];
+    }
+
+    float[] expertOutView(int worker, int m) { return workerOut[worker]; }
 
     /** Number of positions already in the cache: the next token's position. */
     public int position() { return position; }
