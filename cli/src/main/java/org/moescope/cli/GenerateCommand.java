@@ -50,8 +50,15 @@ final class GenerateCommand implements Callable<Integer> {
             int ctx = context > 0 ? context : Math.min(4096, Math.max(file.config().contextLength(), 1));
             if (ids.length + 1 > ctx) throw new UserException("the prompt has " + ids.length + " tokens; the context holds " + ctx + " (use --ctx)");
             Session session = new Session(text.transformer(), ctx, 512);
-            RoutingRecorder routing = new RoutingRecorder(Profiles.hooks(profile, file, null), file.config().layerCount());
+            var loaded = Profiles.load(profile);
+            var interventions = Profiles.hooks(loaded, profile, file, null);
+            RoutingRecorder routing = new RoutingRecorder(interventions, file.config().layerCount());
             session.setHooks(routing);
+            if (loaded.contrast() != null) {
+                Session weak = new Session(text.transformer(), ctx, 512);
+                weak.setHooks(org.moescope.runtime.SelfContrast.weak(interventions, loaded.contrast().weakTopK()));
+                session.contrastWith(weak, (float) loaded.contrast().alpha());
+            }
             long start = System.nanoTime();
             session.feed(ids, Batch.Phase.PROMPT);
             long prefilled = System.nanoTime();

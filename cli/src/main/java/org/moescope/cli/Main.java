@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Run Mixture-of-Experts language models on the CPU and look inside them:",
                 "which experts each token uses, what happens when you switch them off."},
-        subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, TraceCommand.class, VectorCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -31,6 +31,9 @@ public final class Main {
         @Override
         public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
             if (e instanceof org.moescope.format.FormatException || e instanceof UserException
+                    || e instanceof org.moescope.probe.profile.ProfileException || e instanceof org.moescope.probe.trace.TraceStore.TraceException
+                    || e instanceof org.moescope.model.forward.Transformer.ContextFullException
+                    || e instanceof org.moescope.text.template.TemplateException
                     || e instanceof java.io.UncheckedIOException || e instanceof java.nio.file.NoSuchFileException) {
                 cli.getErr().println("moescope: " + e.getMessage());
                 return 2;

@@ -28,8 +28,8 @@ final class Progress implements AutoCloseable {
         int filled = percent * width / 100;
         double seconds = (now - started) / 1e9;
         String eta = done > 0 && done < total ? String.format(" eta %.0fs", seconds * (total - done) / done) : "";
-        err.printf("\r%s [%s%s] %3d%% %s/%s%s   ", label, "#".repeat(filled), " ".repeat(width - filled), percent,
-                format(done), format(total), eta);
+        String count = unit.equals("B") ? format(done) + "/" + format(total) : done + "/" + total + (unit.isEmpty() ? "" : " " + unit);
+        err.printf("\r%s [%s%s] %3d%% %s%s   ", label, "#".repeat(filled), " ".repeat(width - filled), percent, count, eta);
         err.flush();
     }
 

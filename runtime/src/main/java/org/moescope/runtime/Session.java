@@ -25,6 +25,9 @@ public final class Session {
     private int length;
     private int pending = -1;
     private Hooks hooks = Hooks.NONE;
+    private Session weak;
+    private float alpha;
+    private float[] contrasted;
 
     public Session(Transformer model, int contextLength, int maxBatch) {
         this(model, contextLength, maxBatch, KvCache.Precision.F32);
@@ -53,12 +56,30 @@ public final class Session {
 
     public Hooks hooks() { return hooks; }
 
-    /** The next-token logits after the last token run through the model. */
-    public float[] logits() { return logits; }
+    /**
+     * Self-contrast decoding: {@code weak} (a session over the same model whose hooks select fewer
+     * experts, see {@link SelfContrast#weak}) is fed every token this session is fed, and sampling
+     * uses (1 + α)·logits − α·weak logits.
+     */
+    public void contrastWith(Session weak, float alpha) {
+        if (weak.length() != 0 || length() != 0) throw new IllegalStateException("set up contrast before feeding tokens");
+        this.weak = weak;
+        this.alpha = alpha;
+        this.contrasted = new float[logits.length];
+    }
+
+    /** The next-token logits after the last token run through the model (contrasted, under self-contrast). */
+    public float[] logits() {
+        if (weak == null) return logits;
+        System.arraycopy(logits, 0, contrasted, 0, logits.length);
+        SelfContrast.combine(contrasted, weak.logits, alpha, logits.length);
+        return contrasted;
+    }
 
     /** Forgets everything from position {@code length} on. */
     public void rewind(int length) {
         if (length > this.length) throw new IllegalArgumentException("cannot rewind forward to " + length);
+        if (weak != null) weak.rewind(length);
         pending = -1;
         state.rewind(length);
         this.length = length;
@@ -78,6 +99,7 @@ public final class Session {
 
     private void run(int[] ids, int offset, int count, Batch.Phase phase) {
         if (count == 0) return;
+        if (weak != null) weak.run(ids, offset, count, phase);
         if (length + count > state.contextLength()) throw new Transformer.ContextFullException(length + count, state.contextLength());
         if (length + count > tokens.length) tokens = Arrays.copyOf(tokens, Math.max(tokens.length * 2, length + count));
         for (int done = 0; done < count; ) {
@@ -106,7 +128,7 @@ public final class Session {
                 run(one, 0, 1, Batch.Phase.GENERATED);
             }
             if (length >= state.contextLength()) return new GenerationResult(produced, GenerationResult.Stop.CONTEXT);
-            int next = sampler.sample(logits, 0, tokens, length);
+            int next = sampler.sample(logits(), 0, tokens, length);
             produced++;
             pending = next;
             if (length + 1 > tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
