@@ -1,6 +1,7 @@
 package org.moescope.cli;
 
 import java.nio.file.Path;
+import org.moescope.study.Progress;
 import java.util.concurrent.Callable;
 
 import org.moescope.model.synth.Shape;

@@ -1,9 +1,9 @@
-package org.moescope.cli;
+package org.moescope.study;
 
 import java.io.PrintStream;
 
 /** A progress bar on stderr for long jobs; quiet when stderr is not a terminal-like stream. */
-final class Progress implements AutoCloseable {
+public final class Progress implements AutoCloseable {
     private final PrintStream err = System.err;
     private final String label;
     private final long total;
@@ -12,13 +12,13 @@ final class Progress implements AutoCloseable {
     private long lastPrint;
     private int lastPercent = -1;
 
-    Progress(String label, long total, String unit) {
+    public Progress(String label, long total, String unit) {
         this.label = label;
         this.total = Math.max(1, total);
         this.unit = unit;
     }
 
-    void update(long done) {
+    public void update(long done) {
         int percent = (int) Math.min(100, done * 100 / total);
         long now = System.nanoTime();
         if (percent == lastPercent && now - lastPrint < 500_000_000L) return;
