@@ -10,7 +10,7 @@ public final class Studies {
     private Studies() {}
 
     public static List<Study> all() {
-        return List.of(new RefusalExperts());
+        return List.of(new RefusalExperts(), new org.moescope.study.studies.CognitiveExperts(), new org.moescope.study.studies.VectorCreativity(), new org.moescope.study.studies.Debias(), new org.moescope.study.studies.WordSense());
     }
 
     public static Optional<Study> byName(String name) {

@@ -41,6 +41,12 @@ public final class Evaluator {
 
     /** Greedy generation for each prompt under {@code profile}; {@code progress} hears each finished prompt. */
     public List<Generation> generate(List<String> prompts, Profile profile, int maxTokens, boolean chat, boolean recordRouting, IntConsumer progress) {
+        return generate(prompts, profile, maxTokens, chat, recordRouting, progress, SamplingOptions.GREEDY);
+    }
+
+    /** As above with sampling; prompt i is sampled with seed sampling.seed() + i, so runs are reproducible. */
+    public List<Generation> generate(List<String> prompts, Profile profile, int maxTokens, boolean chat, boolean recordRouting, IntConsumer progress,
+                                     SamplingOptions sampling) {
         Hooks interventions = profile == null || profile.isEmpty() ? Hooks.NONE : new ProfileHooks(profile, model.file().config());
         List<Generation> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
@@ -57,7 +63,7 @@ public final class Evaluator {
             }
             session.feed(ids, Batch.Phase.PROMPT);
             var result = TextGenerator.generate(session, model.tokenizer(), maxTokens,
-                    new Sampler(SamplingOptions.GREEDY, model.file().config().vocabularySize()), List.of(), d -> true);
+                    new Sampler(sampling.withSeed(sampling.seed() + i), model.file().config().vocabularySize()), List.of(), d -> true);
             if (recorder != null && result.tokens().length > 0) session.feed(new int[0], Batch.Phase.GENERATED); // routing of the last token
             out.add(new Generation(prompt, result.text(), ids, result.tokens(), recorder == null ? List.of() : List.copyOf(recorder.tokens())));
             if (progress != null) progress.accept(i + 1);
