@@ -11,6 +11,7 @@ public final class Progress implements AutoCloseable {
     private final long started = System.nanoTime();
     private long lastPrint;
     private int lastPercent = -1;
+    private static final boolean TERMINAL = System.console() != null;
 
     public Progress(String label, long total, String unit) {
         this.label = label;
@@ -22,6 +23,14 @@ public final class Progress implements AutoCloseable {
         int percent = (int) Math.min(100, done * 100 / total);
         long now = System.nanoTime();
         if (percent == lastPercent && now - lastPrint < 500_000_000L) return;
+        if (!TERMINAL) {
+            // logs and CI: a line every 10%, not a redrawn bar
+            if (percent / 10 == lastPercent / 10 && lastPercent >= 0) return;
+            lastPercent = percent;
+            lastPrint = now;
+            err.printf("%s: %d%% (%d/%d %s)%n", label, percent, done, total, unit);
+            return;
+        }
         lastPercent = percent;
         lastPrint = now;
         int width = 30;
@@ -45,6 +54,6 @@ public final class Progress implements AutoCloseable {
     @Override
     public void close() {
         update(total);
-        err.printf("%n");
+        if (TERMINAL) err.printf("%n");
     }
 }
