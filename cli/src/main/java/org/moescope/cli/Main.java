@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Run Mixture-of-Experts language models on the CPU and look inside them:",
                 "which experts each token uses, what happens when you switch them off."},
-        subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, TraceCommand.class, VectorCommand.class, StudyCommand.class, EvalCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, TraceCommand.class, VectorCommand.class, StudyCommand.class, EvalCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

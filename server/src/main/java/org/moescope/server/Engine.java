@@ -13,6 +13,9 @@ public interface Engine {
 
     int contextLength();
 
+    /** The model's shape (layers, experts), for the explorer. */
+    org.moescope.model.config.ModelConfig config();
+
     /**
      * Runs one completion. {@code messages} (chat) or {@code prompt} (text completion) is set.
      * Text arrives at {@code sink} in pieces as it is generated; when the sink returns false

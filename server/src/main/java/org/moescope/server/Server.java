@@ -35,14 +35,26 @@ public final class Server implements AutoCloseable {
     private final AtomicInteger running = new AtomicInteger();
     final Metrics metrics = new Metrics();
     private final OpenAiRoutes openai;
+    private final ExplorerRoutes explorer;
 
     public Server(Engine engine, String host, int port, Limits limits, String apiKey, ProfileDirectory profiles) throws IOException {
+        this(engine, host, port, limits, apiKey, profiles, null);
+    }
+
+    /** @param traces a DuckDB trace store for the explorer's expert view, or null */
+    public Server(Engine engine, String host, int port, Limits limits, String apiKey, ProfileDirectory profiles, java.nio.file.Path traces)
+            throws IOException {
+        this.explorer = new ExplorerRoutes(engine, profiles, traces);
         this.engine = engine;
         this.limits = limits;
         this.apiKey = apiKey == null || apiKey.isEmpty() ? null : apiKey;
         this.slots = new Semaphore(limits.parallel(), true);
         this.openai = new OpenAiRoutes(this, engine, limits, profiles);
-        http = HttpServer.create(new InetSocketAddress(host, port), 128);
+        try {
+            http = HttpServer.create(new InetSocketAddress(host, port), 128);
+        } catch (java.net.BindException e) {
+            throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage() + " (is another server running? use --port)", e);
+        }
         http.setExecutor(executor);
         http.createContext("/", this::dispatch);
     }
@@ -55,13 +67,14 @@ public final class Server implements AutoCloseable {
     public void close() {
         http.stop(0);
         executor.shutdownNow();
+        explorer.close();
     }
 
     private void dispatch(HttpExchange exchange) throws IOException {
         long start = System.nanoTime();
         String path = exchange.getRequestURI().getPath();
         String method = exchange.getRequestMethod();
-        try (exchange) {
+        try {
             metrics.requests.incrementAndGet();
             if (path.equals("/health") && method.equals("GET")) {
                 sendJson(exchange, 200, JSON.createObjectNode().put("status", "ok").put("model", engine.modelId()));
@@ -70,6 +83,9 @@ public final class Server implements AutoCloseable {
             } else if (path.startsWith("/v1/")) {
                 authorize(exchange);
                 openai.handle(exchange, path, method);
+            } else if (path.startsWith("/api/")) {
+                authorize(exchange);
+                explorer.handle(exchange, path, method);
             } else if (method.equals("GET")) {
                 WebAssets.serve(exchange, path);
             } else {
@@ -85,6 +101,7 @@ public final class Server implements AutoCloseable {
             System.err.println("moescope serve: internal error on " + method + " " + path + ": " + e);
             sendError(exchange, new ApiException(500, "server_error", null, null, "internal error: " + e.getClass().getSimpleName()));
         } finally {
+            exchange.close(); // after the error answer: try-with-resources would close it before the catch blocks run
             metrics.latency.add((System.nanoTime() - start) / 1e9);
         }
     }

@@ -19,6 +19,7 @@ public final class Transformer {
     private final RmsNorm outputNorm;
     private final Linear output;
     private final int hidden;
+    private final java.util.concurrent.locks.ReentrantLock passLock = new java.util.concurrent.locks.ReentrantLock(true);
 
     private record Layer(RmsNorm attentionNorm, Attention attention, RmsNorm ffnNorm, Mlp dense, MoeBlock moe) {}
 
@@ -79,8 +80,19 @@ public final class Transformer {
      * Runs the batch's tokens at positions {@code state.position()...}, appending them to the
      * cache, and writes logits into {@code logits}: for every token ([n, vocab]) when
      * {@code allLogits}, else for the last one only ([vocab]).
+     * Sessions on several threads may share one model: their passes take turns (each pass already
+     * uses every core), so concurrent generations interleave token by token.
      */
     public void forward(State s, Batch batch, Hooks hooks, float[] logits, boolean allLogits) {
+        passLock.lock();
+        try {
+            run(s, batch, hooks, logits, allLogits);
+        } finally {
+            passLock.unlock();
+        }
+    }
+
+    private void run(State s, Batch batch, Hooks hooks, float[] logits, boolean allLogits) {
         int n = batch.size();
         if (n > s.maxBatch) throw new IllegalArgumentException("batch of " + n + " exceeds the state's " + s.maxBatch);
         if (batch.startPosition() != s.position()) throw new IllegalStateException("batch starts at " + batch.startPosition() + ", cache at " + s.position());
