@@ -37,6 +37,13 @@ public interface Engine {
 
     @FunctionalInterface
     interface Sink {
+        /**
+         * Called once the request is known to be valid (prompt encoded, profile bound), before
+         * the first text: a streaming response sends its headers here, so that every error found
+         * in the request still gets its own status.
+         */
+        default void start() throws java.io.IOException {}
+
         boolean accept(String delta);
     }
 }

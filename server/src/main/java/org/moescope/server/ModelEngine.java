@@ -81,6 +81,11 @@ public final class ModelEngine implements Engine {
             weak.setHooks(SelfContrast.weak(interventions, profile.contrast().weakTopK()));
             session.contrastWith(weak, (float) profile.contrast().alpha());
         }
+        try {
+            sink.start();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         session.feed(ids, Batch.Phase.PROMPT);
         Sampler sampler = new Sampler(request.sampling(), transformer.config().vocabularySize());
         int maxTokens = Math.min(request.maxTokens(), context - ids.length);

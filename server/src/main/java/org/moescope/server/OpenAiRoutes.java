@@ -94,16 +94,28 @@ final class OpenAiRoutes {
 
     private Engine.Completion streamCompletion(HttpExchange exchange, Engine.Request request, boolean chat, String id, long now,
                                                boolean usageInStream) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
-        exchange.getResponseHeaders().set("Cache-Control", "no-cache");
-        exchange.sendResponseHeaders(200, 0);
         OutputStream out = exchange.getResponseBody();
         boolean[] open = {true};
-        if (chat) event(out, chunk(chat, id, now, delta -> delta.put("role", "assistant").put("content", ""), null), open);
-        Engine.Completion result = engine.complete(request, text -> {
-            event(out, chunk(chat, id, now, delta -> delta.put(chat ? "content" : "text", text), null), open);
-            return open[0];
-        });
+        Engine.Completion result;
+        try {
+            result = engine.complete(request, new Engine.Sink() {
+                @Override
+                public void start() throws IOException {
+                    exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+                    exchange.getResponseHeaders().set("Cache-Control", "no-cache");
+                    exchange.sendResponseHeaders(200, 0);
+                    if (chat) event(out, chunk(chat, id, now, delta -> delta.put("role", "assistant").put("content", ""), null), open);
+                }
+
+                @Override
+                public boolean accept(String text) {
+                    event(out, chunk(chat, id, now, delta -> delta.put(chat ? "content" : "text", text), null), open);
+                    return open[0];
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
         ObjectNode last = chunk(chat, id, now, delta -> {}, result.finishReason());
         if (request.returnRouting()) last.set("moescope", moescope(result));
         event(out, last, open);

@@ -143,6 +143,9 @@ class ServerTest {
             assertThat(r.body().at("/error/type").asText()).isEqualTo("invalid_request_error");
             assertThat(r.body().at("/error/param").asText()).as(c.body()).isEqualTo(c.param());
             assertThat(r.raw().body()).doesNotContain("Exception", "\tat ");
+            var streamed = post(server, "/v1/chat/completions", c.body().replaceFirst("\\{", "{\"stream\":true,"));
+            assertThat(streamed.status()).as("streamed: " + c.body()).isEqualTo(400);
+            assertThat(streamed.body().at("/error/param").asText()).isEqualTo(c.param());
         }
         var malformed = post(server, "/v1/chat/completions", "{\"messages\": [");
         assertThat(malformed.status()).isEqualTo(400);
@@ -245,5 +248,33 @@ class ServerTest {
         assertThat(model.get("profiles").toString()).contains("fewer-refusals");
         assertThat(get(server, "/api/profile?name=fewer-refusals").body().at("/experts/disable/0/experts/0").asInt()).isEqualTo(30);
         assertThat(get(server, "/api/expert?layer=0&expert=0").status()).as("no trace store given").isEqualTo(404);
+    }
+
+    @Test
+    void theExpertViewReadsATraceStore(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path db = dir.resolve("traces.duckdb");
+        try (var store = org.moescope.probe.trace.TraceStore.open(db)) {
+            int run = store.beginRun("mini-moe", "{}", "test");
+            var routes = List.of(new org.moescope.probe.trace.TraceRecorder.Route(0, 2, 0, 7, 0.5f, 1f),
+                    new org.moescope.probe.trace.TraceRecorder.Route(1, 2, 0, 7, 0.25f, 1f),
+                    new org.moescope.probe.trace.TraceRecorder.Route(2, 2, 0, 7, 0.75f, 1f),
+                    new org.moescope.probe.trace.TraceRecorder.Route(2, 2, 1, 3, 0.1f, 1f));
+            store.writeSequence(run, 0, new int[] {1, 2, 1}, new String[] {" the", " cat", " the"}, 3, routes, List.of());
+        }
+        Server traced = new Server(new ModelEngine(Fixture.model(), "mini-moe", 2048, Limits.defaults(1, 2048), null), "127.0.0.1", 0,
+                Limits.defaults(1, 2048), null, new ProfileDirectory(null), db);
+        traced.start();
+        try {
+            assertThat(get(traced, "/api/model").body().get("traces").asBoolean()).isTrue();
+            JsonNode expert = get(traced, "/api/expert?layer=2&expert=7").body();
+            assertThat(expert.at("/tokens/0/piece").asText()).isEqualTo(" the");
+            assertThat(expert.at("/tokens/0/count").asInt()).isEqualTo(2);
+            assertThat(expert.at("/tokens/0/mean_weight").asDouble()).isEqualTo(0.625, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(expert.at("/tokens/1/piece").asText()).isEqualTo(" cat");
+            assertThat(get(traced, "/api/load").body().get("load").size()).isEqualTo(2);
+            assertThat(get(traced, "/api/expert?layer=99&expert=0").body().at("/error/param").asText()).isEqualTo("layer");
+        } finally {
+            traced.close();
+        }
     }
 }
