@@ -18,6 +18,9 @@ import org.moescope.text.template.Values.Undefined;
  * template extras ({@code raise_exception}, {@code strftime_now}, {@code tojson} without ASCII escaping).
  */
 final class Builtins {
+    /** The most items range() or a repetition may make (a template is untrusted input). */
+    static final int MAX_ITEMS = 4_000_000;
+
     private final Supplier<LocalDateTime> clock;
 
     Builtins(Supplier<LocalDateTime> clock) { this.clock = clock; }
@@ -44,6 +47,8 @@ final class Builtins {
                 if (args.size() > 2) step = Values.toLong(args.get(2));
             }
             if (step == 0) throw new TemplateException("range() step must not be zero");
+            double length = Math.ceil(((double) stop - start) / step);
+            if (length > MAX_ITEMS) throw new TemplateException("range() of " + (long) length + " items exceeds the limit of " + MAX_ITEMS);
             List<Object> out = new ArrayList<>();
             for (long i = start; step > 0 ? i < stop : i > stop; i += step) out.add(i);
             return out;
@@ -410,6 +415,10 @@ final class Builtins {
                 }
             }
             case "*" -> {
+                if ((a instanceof String || a instanceof List<?>) && b instanceof Long n
+                        && (double) n * (a instanceof String s ? s.length() : ((List<?>) a).size()) > MAX_ITEMS) {
+                    throw new TemplateException("repeating " + Values.typeName(a) + " " + n + " times exceeds the limit of " + MAX_ITEMS);
+                }
                 if (a instanceof String s && b instanceof Long n) return s.repeat((int) Math.max(0, n));
                 if (a instanceof List<?> l && b instanceof Long n) {
                     List<Object> out = new ArrayList<>();

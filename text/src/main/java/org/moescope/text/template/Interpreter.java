@@ -35,9 +35,21 @@ final class Interpreter {
         ContinueSignal() { super(null, null, false, false); }
     }
 
+    /** A template comes from a model file, so it is untrusted: it gets a budget of work, output and macro depth. */
+    static final long MAX_STEPS = 20_000_000;
+    static final int MAX_OUTPUT = 16 << 20;
+    static final int MAX_DEPTH = 200;
+
     private final Builtins builtins;
+    private long steps;
+    private int depth;
 
     Interpreter(Builtins builtins) { this.builtins = builtins; }
+
+    private void step(StringBuilder out) {
+        if (++steps > MAX_STEPS) throw new TemplateException("the template ran more than " + MAX_STEPS + " steps: stopped");
+        if (out.length() > MAX_OUTPUT) throw new TemplateException("the template's output exceeds " + MAX_OUTPUT + " characters: stopped");
+    }
 
     String render(List<Ast.Node> template, Map<String, Object> variables) {
         Scope root = new Scope(null);
@@ -53,6 +65,7 @@ final class Interpreter {
     }
 
     private void execute(Ast.Node node, Scope scope, StringBuilder out) {
+        step(out);
         switch (node) {
             case Ast.Text t -> out.append(t.text());
             case Ast.Print p -> out.append(Values.str(evaluate(p.value(), scope)));
@@ -187,7 +200,12 @@ final class Interpreter {
             keywords.forEach((k, v) -> { if (!m.parameters().contains(k)) kwargs.put(k, v); });
             inner.set("kwargs", kwargs);
             StringBuilder out = new StringBuilder();
-            execute(m.body(), inner, out);
+            if (++depth > MAX_DEPTH) throw new TemplateException("macro calls nest deeper than " + MAX_DEPTH + ": stopped");
+            try {
+                execute(m.body(), inner, out);
+            } finally {
+                depth--;
+            }
             return out.toString();
         };
     }

@@ -196,6 +196,7 @@ final class Lexer {
                 sb.append(c);
                 continue;
             }
+            if (position >= source.length()) throw new TemplateException(line, "string is not closed");
             char e = source.charAt(position++);
             switch (e) {
                 case 'n' -> sb.append('\n');
@@ -207,19 +208,24 @@ final class Lexer {
                 case '0' -> sb.append('\0');
                 case 'b' -> sb.append('\b');
                 case 'f' -> sb.append('\f');
-                case 'x' -> {
-                    sb.append((char) Integer.parseInt(source.substring(position, position + 2), 16));
-                    position += 2;
-                }
-                case 'u' -> {
-                    sb.append((char) Integer.parseInt(source.substring(position, position + 4), 16));
-                    position += 4;
-                }
+                case 'x' -> sb.append(hexEscape(2));
+                case 'u' -> sb.append(hexEscape(4));
                 case '\n' -> line++;
                 default -> sb.append('\\').append(e);
             }
         }
         return sb.toString();
+    }
+
+    /** The {@code digits} hex digits after \\x or \\u, as a character. */
+    private char hexEscape(int digits) {
+        if (position + digits > source.length()) throw new TemplateException(line, "truncated \\x or \\u escape");
+        String hex = source.substring(position, position + digits);
+        for (int i = 0; i < digits; i++) {
+            if (Character.digit(hex.charAt(i), 16) < 0) throw new TemplateException(line, "bad escape: '" + hex + "' is not hexadecimal");
+        }
+        position += digits;
+        return (char) Integer.parseInt(hex, 16);
     }
 
     private boolean isRaw() {

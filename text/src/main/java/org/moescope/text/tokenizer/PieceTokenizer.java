@@ -74,10 +74,13 @@ final class PieceTokenizer implements Tokenizer {
             // llama.cpp: a space before the first piece and after each special token, then ' ' -> '▁'
             String s = (settings.addPrefixSpace() && afterSpecial ? " " : "") + t;
             s = s.replace(' ', '\u2581');
+            // GGUF 'llama' vocabularies score pieces (spm); HF BPE with Metaspace merges them (bpe, with byte fallback)
             if (settings.preTokenizer().isEmpty()) {
-                spm.encode(s, out);
+                if (spm != null) spm.encode(s, out); else bpe.encode(s, out);
             } else {
-                for (String w : settings.preTokenizer().split(s)) spm.encode(w, out);
+                for (String w : settings.preTokenizer().split(s)) {
+                    if (spm != null) spm.encode(w, out); else bpe.encode(w, out);
+                }
             }
             return;
         }
