@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code moescope <command>}: the command-line entry point. Commands are thin; the work is in the modules. */
-@Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "moescope", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = Main.Version.class,
         description = {"Run Mixture-of-Experts language models on the CPU and look inside them:",
                 "which experts each token uses, what happens when you switch them off."},
         subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, TraceCommand.class, VectorCommand.class, StudyCommand.class, EvalCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})

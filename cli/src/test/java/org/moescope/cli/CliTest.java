@@ -87,4 +87,16 @@ class CliTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("/no/such/model.gguf").contains("no such file");
     }
+
+    @Test
+    void everyCommandExplainsItselfWithHelp() {
+        for (String[] command : new String[][] {{"generate"}, {"chat"}, {"inspect"}, {"tokenize"}, {"trace"}, {"trace", "sql"}, {"trace", "export"},
+                {"vector", "make"}, {"study"}, {"eval"}, {"logits"}, {"bench"}, {"synth"}, {"serve"}}) {
+            String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+            args[command.length] = "--help";
+            Run r = run(args);
+            assertThat(r.code()).as(String.join(" ", args)).isZero();
+            assertThat(r.out()).as(String.join(" ", args)).contains("Usage: moescope " + String.join(" ", command)).contains("--help");
+        }
+    }
 }

@@ -7,6 +7,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import org.moescope.format.TensorType;
@@ -77,6 +78,47 @@ public abstract class Kernel {
         };
     }
 
+    /**
+     * The lanes of {@code v} added in one fixed order. {@code reduceLanes(ADD)} leaves the order to
+     * the implementation, and the JIT's order differs from the interpreter's, so the same input could
+     * give different last bits before and after warm-up; this does not. A butterfly: each step adds
+     * lane i and lane i XOR step. (It is a method with vector arguments, so it must be inlined to be
+     * fast: bin/moescope passes -XX:CompileCommand=inline,org.moescope.tensor.Kernel::sum*.)
+     */
+    public static float sum(FloatVector v) {
+        if (v.length() != 8) return sumInOrder(v);
+        FloatVector a = v.add(v.rearrange(X4_8));
+        a = a.add(a.rearrange(X2_8));
+        return a.add(a.rearrange(X1_8)).lane(0);
+    }
+
+    /**
+     * {@link #sum} for vectors of the preferred species (FP). A separate method so that each sees
+     * one vector class: a call site that sees two cannot keep its vectors in registers.
+     */
+    public static float sumPreferred(FloatVector v) {
+        if (v.length() != 16) return v.length() == 8 ? sum(v) : sumInOrder(v);
+        FloatVector a = v.add(v.rearrange(X8_16));
+        a = a.add(a.rearrange(X4_16));
+        a = a.add(a.rearrange(X2_16));
+        return a.add(a.rearrange(X1_16)).lane(0);
+    }
+
+    private static float sumInOrder(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+
+    private static VectorShuffle<Float> xor(VectorSpecies<Float> species, int step) {
+        return VectorShuffle.fromOp(species, i -> i ^ step);
+    }
+
+    private static final VectorShuffle<Float> X4_8 = xor(FloatVector.SPECIES_256, 4), X2_8 = xor(FloatVector.SPECIES_256, 2),
+            X1_8 = xor(FloatVector.SPECIES_256, 1);
+    private static final VectorShuffle<Float> X8_16 = xor(FloatVector.SPECIES_512, 8), X4_16 = xor(FloatVector.SPECIES_512, 4),
+            X2_16 = xor(FloatVector.SPECIES_512, 2), X1_16 = xor(FloatVector.SPECIES_512, 1);
+
     /** Vector dot product of float arrays. */
     public static float dotF32(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
@@ -85,7 +127,7 @@ public abstract class Kernel {
         if (bound > 0) {
             FloatVector acc = FloatVector.zero(FP);
             for (; i < bound; i += FP.length()) acc = FloatVector.fromArray(FP, a, ao + i).fma(FloatVector.fromArray(FP, b, bo + i), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumPreferred(acc);
         }
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;
@@ -107,8 +149,8 @@ public abstract class Kernel {
             a2 = wv.fma(FloatVector.fromArray(FP, x, xo + 2 * xStride + i), a2);
             a3 = wv.fma(FloatVector.fromArray(FP, x, xo + 3 * xStride + i), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = sumPreferred(a0), s1 = sumPreferred(a1);
+        float s2 = sumPreferred(a2), s3 = sumPreferred(a3);
         for (; i < n; i++) {
             s0 += w[i] * x[xo + i];
             s1 += w[i] * x[xo + xStride + i];
@@ -139,7 +181,7 @@ public abstract class Kernel {
                     acc1 = FloatVector.fromMemorySegment(FP, m, at + 4L * (i + step), LE).fma(FloatVector.fromArray(FP, x, xo + i + step), acc1);
                 }
                 for (; i < bound; i += step) acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
-                sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+                sum = sumPreferred(acc0.add(acc1));
             }
             for (; i < n; i++) sum += m.get(Blocks.F32, at + 4L * i) * x[xo + i];
             return sum;
@@ -168,7 +210,7 @@ public abstract class Kernel {
                             .lanewise(VectorOperators.LSHL, 16);
                     acc = ints.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), acc);
                 }
-                sum = acc.reduceLanes(VectorOperators.ADD);
+                sum = sum(acc);
             }
             for (; i < n; i++) sum += Float.intBitsToFloat((m.get(Blocks.U16, at + 2L * i) & 0xFFFF) << 16) * x[xo + i];
             return sum;
@@ -198,7 +240,7 @@ public abstract class Kernel {
                         .fma(FloatVector.fromArray(F, x, xb + 24), s);
                 total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
             }
-            return total.reduceLanes(VectorOperators.ADD);
+            return sum(total);
         }
 
         @Override
@@ -242,7 +284,7 @@ public abstract class Kernel {
                 }
                 total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
             }
-            return total.reduceLanes(VectorOperators.ADD);
+            return sum(total);
         }
     }
 
@@ -277,10 +319,10 @@ public abstract class Kernel {
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    sum += d * Blocks.scaleK4(m, scales, is) * lo.reduceLanes(VectorOperators.ADD)
-                            - dmin * Blocks.minK4(m, scales, is) * xsLo.reduceLanes(VectorOperators.ADD)
-                            + d * Blocks.scaleK4(m, scales, is + 1) * hi.reduceLanes(VectorOperators.ADD)
-                            - dmin * Blocks.minK4(m, scales, is + 1) * xsHi.reduceLanes(VectorOperators.ADD);
+                    sum += d * Blocks.scaleK4(m, scales, is) * sum(lo)
+                            - dmin * Blocks.minK4(m, scales, is) * sum(xsLo)
+                            + d * Blocks.scaleK4(m, scales, is + 1) * sum(hi)
+                            - dmin * Blocks.minK4(m, scales, is + 1) * sum(xsHi);
                 }
             }
             return sum;
@@ -317,10 +359,10 @@ public abstract class Kernel {
                         ByteVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
                                 .or(high.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                         int is = l / 16;
-                        sum += d * (Blocks.i8(m, sc + is) * q1.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + l)).reduceLanes(VectorOperators.ADD)
-                                + Blocks.i8(m, sc + is + 2) * q2.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 32 + l)).reduceLanes(VectorOperators.ADD)
-                                + Blocks.i8(m, sc + is + 4) * q3.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 64 + l)).reduceLanes(VectorOperators.ADD)
-                                + Blocks.i8(m, sc + is + 6) * q4.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 96 + l)).reduceLanes(VectorOperators.ADD));
+                        sum += d * (Blocks.i8(m, sc + is) * sum(q1.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + l)))
+                                + Blocks.i8(m, sc + is + 2) * sum(q2.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 32 + l)))
+                                + Blocks.i8(m, sc + is + 4) * sum(q3.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 64 + l)))
+                                + Blocks.i8(m, sc + is + 6) * sum(q4.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 96 + l))));
                     }
                 }
             }

@@ -1,7 +1,6 @@
 package org.moescope.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -20,15 +19,17 @@ public final class Workers implements AutoCloseable {
 
     private static volatile Workers shared;
 
+    /**
+     * One parallelFor call. Everything a worker needs is in the job it picked up, so a worker that
+     * wakes late and still holds an earlier job can only find that job's chunks all taken: it can
+     * never claim a chunk of a newer job, nor count one down.
+     */
+    private record Job(RangeTask task, int n, int parts, AtomicInteger next, AtomicInteger pending) {}
+
     private final int threads;
     private final Thread[] pool;
     private final ReentrantLock lock = new ReentrantLock();
-    /** (job generation << 32) | next chunk: a chunk can only be claimed for the job it belongs to. */
-    private final AtomicLong ticket = new AtomicLong();
-    private final AtomicInteger pending = new AtomicInteger();
-    private volatile RangeTask task;
-    private volatile int n;
-    private volatile int chunks;
+    private volatile Job current;
     private volatile long generation;
     private volatile boolean closed;
     private final boolean[] parked;
@@ -76,35 +77,28 @@ public final class Workers implements AutoCloseable {
         }
         lock.lock();
         try {
-            this.task = task;
-            this.n = n;
-            this.chunks = Math.max(1, Math.min(n, parts));
-            pending.set(chunks);
-            long g = generation + 1;
-            ticket.set(g << 32);
-            generation = g;
+            int chunks = Math.max(1, Math.min(n, parts));
+            Job job = new Job(task, n, chunks, new AtomicInteger(), new AtomicInteger(chunks));
+            current = job;
+            generation = generation + 1;
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
-            work(0, g);
-            while (pending.get() > 0) Thread.onSpinWait();
-            this.task = null;
+            work(0, job);
+            while (job.pending().get() > 0) Thread.onSpinWait();
+            current = null;
         } finally {
             lock.unlock();
         }
     }
 
-    private void work(int worker, long job) {
-        RangeTask t = task;
-        int total = n, parts = chunks;
-        while (t != null) {
-            long v = ticket.get();
-            if ((v >>> 32) != job || (int) v >= parts) return; // another job's ticket, or nothing left
-            if (!ticket.compareAndSet(v, v + 1)) continue;
-            int c = (int) v;
-            int from = (int) ((long) total * c / parts), to = (int) ((long) total * (c + 1) / parts);
+    private static void work(int worker, Job job) {
+        while (true) {
+            int c = job.next().getAndIncrement();
+            if (c >= job.parts()) return; // every chunk of this job is taken
+            int from = (int) ((long) job.n() * c / job.parts()), to = (int) ((long) job.n() * (c + 1) / job.parts());
             try {
-                t.run(from, to, worker);
+                job.task().run(from, to, worker);
             } finally {
-                pending.decrementAndGet();
+                job.pending().decrementAndGet();
             }
         }
     }
@@ -123,7 +117,8 @@ public final class Workers implements AutoCloseable {
                 }
             }
             seen = generation;
-            work(index, seen);
+            Job job = current;
+            if (job != null) work(index, job);
         }
     }
 

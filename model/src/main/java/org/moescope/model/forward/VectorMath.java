@@ -1,7 +1,6 @@
 package org.moescope.model.forward;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The few float32 vector operations of attention and norms, with the Vector API (any SIMD width). */
@@ -20,7 +19,7 @@ final class VectorMath {
             for (; i < bound; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = org.moescope.tensor.Kernel.sumPreferred(acc);
         }
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;

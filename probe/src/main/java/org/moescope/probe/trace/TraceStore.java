@@ -28,6 +28,7 @@ import org.duckdb.DuckDBConnection;
 public final class TraceStore implements AutoCloseable {
     private final Path path;
     private final DuckDBConnection connection;
+    private static final String[] STAGED = {"tokens", "routing", "captures"};
 
     private TraceStore(Path path, DuckDBConnection connection) {
         this.path = path;
@@ -46,6 +47,12 @@ public final class TraceStore implements AutoCloseable {
                 s.execute("CREATE TABLE IF NOT EXISTS routing (run INTEGER, seq INTEGER, pos INTEGER, layer SMALLINT, rank SMALLINT, expert SMALLINT, "
                         + "weight FLOAT, logit FLOAT)");
                 s.execute("CREATE TABLE IF NOT EXISTS captures (run INTEGER, seq INTEGER, pos INTEGER, point VARCHAR, vals FLOAT[])");
+                // DuckDB's appender commits on its own: rows are appended to staging tables, then moved
+                // into the real ones in one transaction, so a killed process never leaves half a sequence
+                for (String t : STAGED) {
+                    s.execute("CREATE TABLE IF NOT EXISTS stage_" + t + " AS SELECT * FROM " + t + " LIMIT 0");
+                    s.execute("DELETE FROM stage_" + t); // left over from a process that died mid-write
+                }
             }
             c.setAutoCommit(false);
             c.commit();
@@ -117,28 +124,39 @@ public final class TraceStore implements AutoCloseable {
     public void writeSequence(int run, int seq, int[] tokens, String[] pieces, int prompt, List<TraceRecorder.Route> routes,
                               List<TraceRecorder.Capture> captures) {
         try {
-            try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "tokens")) {
+            try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "stage_tokens")) {
                 for (int i = 0; i < tokens.length; i++) {
                     a.beginRow().append(run).append(seq).append(i).append(tokens[i]).append(pieces[i]).append(i < prompt ? "prompt" : "generated").endRow();
                 }
             }
-            try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "routing")) {
+            try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "stage_routing")) {
                 for (TraceRecorder.Route r : routes) {
                     a.beginRow().append(run).append(seq).append(r.position()).append((short) r.layer()).append((short) r.rank())
                             .append((short) r.expert()).append(r.weight()).append(r.logit()).endRow();
                 }
             }
             if (!captures.isEmpty()) {
-                try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "captures")) {
+                try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "stage_captures")) {
                     for (TraceRecorder.Capture c : captures) {
                         a.beginRow().append(run).append(seq).append(c.position()).append(c.point()).append(c.values()).endRow();
                     }
                 }
             }
             connection.commit();
+            try (Statement s = connection.createStatement()) {
+                for (String t : STAGED) {
+                    s.execute("INSERT INTO " + t + " SELECT * FROM stage_" + t);
+                    s.execute("DELETE FROM stage_" + t);
+                }
+            }
+            connection.commit();
         } catch (SQLException e) {
             try {
                 connection.rollback();
+                try (Statement s = connection.createStatement()) {
+                    for (String t : STAGED) s.execute("DELETE FROM stage_" + t);
+                }
+                connection.commit();
             } catch (SQLException ignored) {
                 // the original failure is what matters
             }
