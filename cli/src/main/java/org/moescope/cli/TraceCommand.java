@@ -1,7 +1,6 @@
 package org.moescope.cli;
 
 import java.nio.file.Path;
-import org.moescope.study.Progress;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -9,16 +8,12 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 import org.moescope.model.ModelFile;
-import org.moescope.model.hook.Batch;
 import org.moescope.model.hook.HookPoint;
 import org.moescope.probe.profile.Profile;
-import org.moescope.probe.trace.TraceRecorder;
 import org.moescope.probe.trace.TraceStore;
-import org.moescope.runtime.SamplingOptions;
-import org.moescope.runtime.Sampler;
-import org.moescope.runtime.Session;
-import org.moescope.runtime.TextGenerator;
+import org.moescope.probe.trace.Tracer;
 import org.moescope.runtime.TextModel;
+import org.moescope.study.Progress;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,8 +73,12 @@ final class TraceCommand implements Callable<Integer> {
                 if (h.layer() >= file.config().layerCount()) throw new UserException("--capture: " + h + ": the model has " + file.config().layerCount() + " layers");
             }
             TextModel text = TextModel.open(file);
-            TraceRecorder recorder = new TraceRecorder(true, dense, file.config().layerCount());
-            var hooks = Profiles.hooks(p, profile, file, recorder);
+            Tracer tracer;
+            try {
+                tracer = new Tracer(text, p, dense, chat, generate);
+            } catch (org.moescope.probe.profile.ProfileException e) {
+                throw new UserException(profile + ": " + e.getMessage());
+            }
             String modelName = file.path().toString();
             int run = resume ? store.lastRun(modelName, p.toJson()) : -1;
             if (run < 0) run = store.beginRun(modelName, p.toJson(), note);
@@ -91,22 +90,8 @@ final class TraceCommand implements Callable<Integer> {
                         skipped++;
                         continue;
                     }
-                    int[] ids = chat ? text.encodeUserMessage(null, prompts.get(seq)) : text.encodePrompt(prompts.get(seq));
-                    recorder.reset();
-                    Session session = new Session(text.transformer(), ids.length + generate + 1, 512);
-                    session.setHooks(hooks);
-                    session.feed(ids, Batch.Phase.PROMPT);
-                    int[] all = ids;
-                    if (generate > 0) {
-                        var result = TextGenerator.generate(session, text.tokenizer(), generate,
-                                new Sampler(SamplingOptions.GREEDY, file.config().vocabularySize()), List.of(), d -> true);
-                        // run the last sampled token too, so every stored token has its routing
-                        if (session.length() > ids.length && result.tokens().length > 0) session.feed(new int[0], Batch.Phase.GENERATED);
-                        all = session.tokens();
-                    }
-                    String[] pieces = new String[all.length];
-                    for (int i = 0; i < all.length; i++) pieces[i] = text.tokenizer().piece(all[i]);
-                    store.writeSequence(run, seq, all, pieces, ids.length, recorder.routes(), recorder.captures());
+                    Tracer.Sequence t = tracer.trace(prompts.get(seq));
+                    store.writeSequence(run, seq, t.tokens(), t.pieces(), t.promptLength(), t.routes(), t.captures());
                 }
             }
             System.err.printf("run %d: %d prompts traced%s into %s%n", run, prompts.size() - skipped,

@@ -14,6 +14,15 @@ import org.moescope.study.eval.Evaluator;
 public record StudyContext(TextModel model, Path data, Path out, Path database, long seed, Map<String, String> options) {
     public Evaluator evaluator() { return new Evaluator(model); }
 
+    /**
+     * Where routing observations come from: the model run here, or, with {@code --set routing=DIR},
+     * the Parquet folder a Spark collection wrote (the same rows, so the same figures).
+     */
+    public RoutingSource routing() {
+        String folder = options.get("routing");
+        return folder == null ? RoutingSource.live(evaluator()) : RoutingSource.parquet(Path.of(folder), model.file().config().layerCount());
+    }
+
     public int option(String name, int fallback) {
         String v = options.get(name);
         if (v == null) return fallback;

@@ -137,6 +137,7 @@ public record Profile(
                     } catch (NumberFormatException x) {
                         throw new ProfileException(p, "keys must be layer numbers");
                     }
+                    if (layer < 0) throw new ProfileException(p, "keys must be layer numbers (0 or more)");
                     perLayer.put(layer, positive(e.getValue(), p));
                 }
             }

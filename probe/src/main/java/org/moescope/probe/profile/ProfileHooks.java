@@ -143,7 +143,7 @@ public final class ProfileHooks implements Hooks {
     }
 
     private void checkMoeLayer(int layer, String path, ModelConfig config) {
-        if (layer >= layers) throw new ProfileException(path, "layer " + layer + " does not exist (the model has " + layers + ")");
+        if (layer < 0 || layer >= layers) throw new ProfileException(path, "layer " + layer + " does not exist (the model has " + layers + ")");
         if (!config.isMoeLayer(layer)) throw new ProfileException(path, "layer " + layer + " has no MoE block");
     }
 

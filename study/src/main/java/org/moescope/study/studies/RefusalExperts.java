@@ -19,6 +19,7 @@ import org.moescope.study.Profiles;
 import org.moescope.study.Profiles.LayerExpert;
 import org.moescope.study.Progress;
 import org.moescope.study.Study;
+import org.moescope.study.RoutingSource;
 import org.moescope.study.StudyContext;
 import org.moescope.study.StudyOutput;
 import org.moescope.study.eval.Evaluator;
@@ -62,8 +63,9 @@ public final class RefusalExperts implements Study {
             // 1. fTRI from the routing of prompt tokens
             String tokenSet = ctx.option("tokens_for_ftri", "decision");
             out.parameter("tokens_for_ftri", tokenSet);
-            double[][] harmfulFreq = frequencies(ev, harmful, config, tokenSet, tokens, done, progress);
-            double[][] harmlessFreq = frequencies(ev, harmless, config, tokenSet, tokens, done, progress);
+            RoutingSource source = ctx.routing();
+            double[][] harmfulFreq = frequencies(ev, source, harmful, config, tokenSet, tokens, done, progress);
+            double[][] harmlessFreq = frequencies(ev, source, harmless, config, tokenSet, tokens, done, progress);
             // specificity (on by default): an expert must be more active on harmful prompts than on harmless ones AND
             // than on an unrelated task (arithmetic), so that removing it spares general abilities
             boolean specific = Boolean.parseBoolean(ctx.option("specific", "true"));
@@ -71,7 +73,7 @@ public final class RefusalExperts implements Study {
             double[][] generalFreq = null;
             if (specific) {
                 List<String> general = Data.read(arithFile, "prompt").stream().map(r -> r.get("prompt").asText()).toList();
-                generalFreq = frequencies(ev, general.subList(general.size() / 2, Math.min(general.size(), general.size() / 2 + harmless.size())),
+                generalFreq = frequencies(ev, source, general.subList(general.size() / 2, Math.min(general.size(), general.size() / 2 + harmless.size())),
                         config, tokenSet, tokens, done, progress);
             }
             List<LayerExpert> ranking = new ArrayList<>();
@@ -214,16 +216,26 @@ public final class RefusalExperts implements Study {
      * or the first generated tokens of the answer ("response", the default: where a refusal is
      * actually produced).
      */
-    private static double[][] frequencies(Evaluator ev, List<String> prompts, ModelConfig config, String tokenSet, int maxTokens, long[] done,
+    /** The prompt sets whose routing the fTRI needs (chat prompts): the data's prompts and the general ones. */
+    public static List<String> collectionPrompts(Path data, java.util.Map<String, String> options) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode r : Data.read(data, "prompt", "harmful")) out.add(r.get("prompt").asText());
+        Path arithFile = Path.of(options.getOrDefault("arith", data.resolveSibling("arith-dev.jsonl").toString()));
+        List<String> general = Data.read(arithFile, "prompt").stream().map(r -> r.get("prompt").asText()).toList();
+        out.addAll(general.subList(general.size() / 2, general.size()));
+        return out;
+    }
+
+    private static double[][] frequencies(Evaluator ev, RoutingSource source, List<String> prompts, ModelConfig config, String tokenSet, int maxTokens, long[] done,
                                           Progress progress) {
         double[][] freq = new double[config.layerCount()][config.isMoe() ? config.moe().experts() : 0];
         long tokens = 0;
         for (String p : prompts) {
             List<RoutingRecorder.TokenRouting> routing;
             switch (tokenSet) {
-                case "prompt" -> routing = ev.promptRouting(p, true, null);
+                case "prompt" -> routing = source.promptRouting(p, true);
                 case "decision" -> {
-                    List<RoutingRecorder.TokenRouting> all = ev.promptRouting(p, true, null);
+                    List<RoutingRecorder.TokenRouting> all = source.promptRouting(p, true);
                     routing = all.subList(Math.max(0, all.size() - 3), all.size());
                 }
                 case "response" -> {

@@ -1,5 +1,6 @@
 package org.moescope.study.studies;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,6 +13,7 @@ import org.moescope.runtime.RoutingRecorder;
 import org.moescope.study.Data;
 import org.moescope.study.Progress;
 import org.moescope.study.Study;
+import org.moescope.study.RoutingSource;
 import org.moescope.study.StudyContext;
 import org.moescope.study.StudyOutput;
 import org.moescope.study.eval.Evaluator;
@@ -34,17 +36,40 @@ public final class WordSense implements Study {
 
     private record Occurrence(String word, String sense, int[][] experts, float[][] weights) {}
 
+    /** The sentences whose routing the study needs (plain prompts), for a collection run elsewhere. */
+    public static List<String> collectionPrompts(Path data, java.util.Map<String, String> options) {
+        List<String> out = new ArrayList<>();
+        for (List<JsonNode> rows : chosenWords(Data.read(data, "word", "sense", "sentence"), optionInt(options, "words", 200)).values()) {
+            for (JsonNode r : rows) out.add(r.get("sentence").asText());
+        }
+        return out;
+    }
+
+    private static int optionInt(java.util.Map<String, String> options, String name, int fallback) {
+        return options.containsKey(name) ? Integer.parseInt(options.get(name)) : fallback;
+    }
+
+    /** Words with at least two senses and three sentences, in file order, up to {@code maxWords}. */
+    private static Map<String, List<JsonNode>> chosenWords(List<JsonNode> rows, int maxWords) {
+        Map<String, List<JsonNode>> byWord = new LinkedHashMap<>();
+        for (JsonNode r : rows) byWord.computeIfAbsent(r.get("word").asText(), k -> new ArrayList<>()).add(r);
+        byWord.entrySet().removeIf(e -> e.getValue().size() < 3 || e.getValue().stream().map(r -> r.get("sense").asText()).distinct().count() < 2);
+        Map<String, List<JsonNode>> chosen = new LinkedHashMap<>();
+        for (var e : byWord.entrySet()) {
+            if (chosen.size() >= maxWords) break;
+            chosen.put(e.getKey(), e.getValue());
+        }
+        return chosen;
+    }
+
     @Override
     public StudyOutput run(StudyContext ctx) {
         List<JsonNode> rows = Data.read(ctx.data(), "word", "sense", "sentence");
         int maxWords = ctx.option("words", 200);
         var config = ctx.model().file().config();
-        // words with at least two senses and three sentences, in file order, up to maxWords
-        Map<String, List<JsonNode>> byWord = new LinkedHashMap<>();
-        for (JsonNode r : rows) byWord.computeIfAbsent(r.get("word").asText(), k -> new ArrayList<>()).add(r);
-        byWord.entrySet().removeIf(e -> e.getValue().size() < 3 || e.getValue().stream().map(r -> r.get("sense").asText()).distinct().count() < 2);
-        List<String> words = new ArrayList<>(byWord.keySet()).subList(0, Math.min(maxWords, byWord.size()));
-        Evaluator ev = ctx.evaluator();
+        Map<String, List<JsonNode>> byWord = chosenWords(rows, maxWords);
+        List<String> words = new ArrayList<>(byWord.keySet());
+        RoutingSource source = ctx.routing();
         StudyOutput out = new StudyOutput(name(), ctx.model().file().path(), ctx.data());
         out.parameter("words", words.size()).parameter("permutations", 999);
         int layers = config.layerCount();
@@ -62,8 +87,7 @@ public final class WordSense implements Study {
                         skipped++;
                         continue;
                     }
-                    int[] ids = ctx.model().encodePrompt(sentence);
-                    List<RoutingRecorder.TokenRouting> routing = ev.routing(ids, null);
+                    List<RoutingRecorder.TokenRouting> routing = source.promptRouting(sentence, false);
                     var t = routing.get(at);
                     occurrences.add(new Occurrence(w, r.get("sense").asText(), t.experts(), t.weights()));
                 }

@@ -106,6 +106,7 @@ final class Builtins {
     /** jinja2's getattr: the Python attribute first (dict methods), then the item. */
     Object attribute(Object object, String name, int line) {
         return switch (object) {
+            case null -> new Undefined(name);
             case Undefined u -> throw new TemplateException(line, "'" + u.name() + "' is undefined (reading ." + name + ")");
             case Values.Namespace ns -> ns.attributes.containsKey(name) ? ns.attributes.get(name) : new Undefined(name);
             case Interpreter.Loop loop -> loop.attribute(name);
@@ -121,6 +122,7 @@ final class Builtins {
 
     /** jinja2's getitem: the item first, then the attribute. */
     Object item(Object object, Object key, int line) {
+        if (object == null) return new Undefined(Values.repr(key));
         switch (object) {
             case Undefined u -> throw new TemplateException(line, "'" + u.name() + "' is undefined (reading [" + Values.repr(key) + "])");
             case Map<?, ?> m -> {

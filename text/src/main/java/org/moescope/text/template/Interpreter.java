@@ -56,7 +56,11 @@ final class Interpreter {
         builtins.globals().forEach(root::set);
         variables.forEach((k, v) -> root.set(k, Values.fromJava(v)));
         StringBuilder out = new StringBuilder();
-        execute(template, root, out);
+        try {
+            execute(template, root, out);
+        } catch (BreakSignal | ContinueSignal e) {
+            throw new TemplateException("'break' or 'continue' outside a loop");
+        }
         return out.toString();
     }
 
@@ -203,6 +207,8 @@ final class Interpreter {
             if (++depth > MAX_DEPTH) throw new TemplateException("macro calls nest deeper than " + MAX_DEPTH + ": stopped");
             try {
                 execute(m.body(), inner, out);
+            } catch (BreakSignal | ContinueSignal e) {
+                throw new TemplateException("'break' or 'continue' outside a loop (in macro " + m.name() + ")");
             } finally {
                 depth--;
             }
@@ -212,7 +218,28 @@ final class Interpreter {
 
     // ---------------------------------------------------------------- expressions
 
+    /**
+     * A builtin's failure on bad arguments (a missing one, a wrong type) is where Python raises
+     * TypeError or ValueError: the template's error, reported at its line.
+     */
+    private static Object guarded(int line, java.util.function.Supplier<Object> call) {
+        try {
+            return call.get();
+        } catch (TemplateException | BreakSignal | ContinueSignal e) {
+            throw e;
+        } catch (IndexOutOfBoundsException | java.util.NoSuchElementException | ClassCastException | ArithmeticException
+                 | IllegalArgumentException | NullPointerException e) {
+            throw new TemplateException(line, "bad call (" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        }
+    }
+
+    /** Never Java null: a value that comes out null (a Java map's missing value, say) is None. */
     Object evaluate(Ast.Expr e, Scope scope) {
+        Object v = evaluateOnce(e, scope);
+        return v == null ? Values.NONE : v;
+    }
+
+    private Object evaluateOnce(Ast.Expr e, Scope scope) {
         return switch (e) {
             case Ast.Literal l -> l.value();
             case Ast.Name n -> {
@@ -236,12 +263,20 @@ final class Interpreter {
                 Object f = evaluate(c.function(), scope);
                 if (f instanceof Undefined u) throw new TemplateException(c.line(), "'" + u.name() + "' is undefined");
                 if (!(f instanceof Values.Function function)) throw new TemplateException(c.line(), "'" + Values.typeName(f) + "' object is not callable");
-                yield function.call(values(c.arguments(), scope), keywords(c.keywords(), c.keywordValues(), scope));
+                List<Object> arguments = values(c.arguments(), scope);
+                Map<String, Object> keywords = keywords(c.keywords(), c.keywordValues(), scope);
+                yield guarded(c.line(), () -> function.call(arguments, keywords));
             }
-            case Ast.Filter f -> builtins.filter(f.name(), evaluate(f.value(), scope), values(f.arguments(), scope),
-                    keywords(f.keywords(), f.keywordValues(), scope), f.line());
+            case Ast.Filter f -> {
+                Object value = evaluate(f.value(), scope);
+                List<Object> arguments = values(f.arguments(), scope);
+                Map<String, Object> keywords = keywords(f.keywords(), f.keywordValues(), scope);
+                yield guarded(f.line(), () -> builtins.filter(f.name(), value, arguments, keywords, f.line()));
+            }
             case Ast.Test t -> {
-                boolean result = builtins.test(t.name(), evaluate(t.value(), scope), values(t.arguments(), scope), t.line());
+                Object value = evaluate(t.value(), scope);
+                List<Object> arguments = values(t.arguments(), scope);
+                boolean result = (Boolean) guarded(t.line(), () -> builtins.test(t.name(), value, arguments, t.line()));
                 yield t.negated() != result;
             }
             case Ast.Unary u -> {

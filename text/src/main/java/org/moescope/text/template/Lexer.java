@@ -150,11 +150,16 @@ final class Lexer {
                     position++;
                     while (position < source.length() && Character.isDigit(source.charAt(position))) position++;
                 }
-                if (position < source.length() && (source.charAt(position) == 'e' || source.charAt(position) == 'E')) {
-                    isFloat = true;
-                    position++;
-                    if (source.charAt(position) == '+' || source.charAt(position) == '-') position++;
-                    while (position < source.length() && Character.isDigit(source.charAt(position))) position++;
+                // an exponent only when digits follow (jinja2: "3e" is the integer 3, then the name e)
+                int e = position;
+                if (e < source.length() && (source.charAt(e) == 'e' || source.charAt(e) == 'E')) {
+                    e++;
+                    if (e < source.length() && (source.charAt(e) == '+' || source.charAt(e) == '-')) e++;
+                    if (e < source.length() && Character.isDigit(source.charAt(e))) {
+                        isFloat = true;
+                        position = e;
+                        while (position < source.length() && Character.isDigit(source.charAt(position))) position++;
+                    }
                 }
                 tokens.add(new Token(isFloat ? Kind.FLOAT : Kind.INTEGER, source.substring(start, position).replace("_", ""), line));
             } else if (c == '\'' || c == '"') {

@@ -355,7 +355,11 @@ final class Parser {
                 return new Ast.Literal(sb.toString());
             }
             case INTEGER -> {
-                return new Ast.Literal(Long.parseLong(t.text()));
+                try {
+                    return new Ast.Literal(Long.parseLong(t.text()));
+                } catch (NumberFormatException e) {
+                    throw new TemplateException(t.line(), "integer " + t.text() + " is too large");
+                }
             }
             case FLOAT -> {
                 return new Ast.Literal(Double.parseDouble(t.text()));

@@ -19,6 +19,9 @@ import org.moescope.format.gguf.GgufMetadata;
 
 /** Builds tokenizers from HF {@code tokenizer.json} folders and GGUF vocabularies. */
 public final class Tokenizers {
+    /** Token ids beyond this are refused (the largest real vocabularies hold about 260k). */
+    static final int MAX_VOCABULARY = 1 << 24;
+
     private Tokenizers() {}
 
     // ---------------------------------------------------------------- Hugging Face
@@ -52,18 +55,22 @@ public final class Tokenizers {
         int size = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
             var e = it.next();
-            if (!e.getValue().canConvertToInt()) throw new FormatException(file, "model.vocab['" + e.getKey() + "'] is not an id");
+            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0 || e.getValue().asInt() >= MAX_VOCABULARY) {
+                throw new FormatException(file, "model.vocab['" + e.getKey() + "'] is not an id in 0.." + (MAX_VOCABULARY - 1));
+            }
             ids.put(e.getKey(), e.getValue().asInt());
             size = Math.max(size, e.getValue().asInt() + 1);
         }
         List<SpecialToken> specials = new ArrayList<>();
         JsonNode added = root.path("added_tokens");
+        if (!added.isMissingNode() && !added.isNull() && !added.isArray()) throw new FormatException(file, "added_tokens is not a list");
         for (int i = 0; i < added.size(); i++) {
             JsonNode a = added.get(i);
             if (!a.path("content").isTextual() || !a.path("id").canConvertToInt()) {
                 throw new FormatException(file, "added_tokens[" + i + "] needs a string 'content' and an integer 'id'");
             }
             int id = a.get("id").asInt();
+            if (id < 0 || id >= MAX_VOCABULARY) throw new FormatException(file, "added_tokens[" + i + "].id " + id + " is not in 0.." + (MAX_VOCABULARY - 1));
             ids.putIfAbsent(a.get("content").asText(), id);
             size = Math.max(size, id + 1);
             specials.add(new SpecialToken(a.get("content").asText(), id, a.path("special").asBoolean(false),
@@ -73,6 +80,7 @@ public final class Tokenizers {
         ids.forEach((t, id) -> { if (tokens[id] == null) tokens[id] = t; });
         List<String[]> merges = new ArrayList<>();
         JsonNode m = model.path("merges");
+        if (!m.isMissingNode() && !m.isNull() && !m.isArray()) throw new FormatException(file, "model.merges is not a list");
         for (int i = 0; i < m.size(); i++) {
             JsonNode e = m.get(i);
             if (e.isTextual()) {
@@ -106,11 +114,11 @@ public final class Tokenizers {
         JsonNode post = root.path("post_processor");
         if ("TemplateProcessing".equals(post.path("type").asText())) {
             JsonNode single = post.path("single");
-            if (single.size() > 0 && single.get(0).has("SpecialToken")) {
+            if (single.isArray() && single.size() > 0 && single.get(0).has("SpecialToken")) {
                 addBos = true;
                 bos = ids.getOrDefault(single.get(0).get("SpecialToken").path("id").asText(), bos);
             }
-            if (single.size() > 1 && single.get(single.size() - 1).has("SpecialToken")) {
+            if (single.isArray() && single.size() > 1 && single.get(single.size() - 1).has("SpecialToken")) {
                 addEos = true;
                 eos = ids.getOrDefault(single.get(single.size() - 1).get("SpecialToken").path("id").asText(), eos);
             }
@@ -152,7 +160,15 @@ public final class Tokenizers {
                 String behavior = node.path("behavior").asText("Isolated");
                 if (!behavior.equals("Isolated")) throw new FormatException(file, path + ".behavior '" + behavior + "' is not supported");
                 if (node.path("invert").asBoolean(false)) throw new FormatException(file, path + ".invert is not supported");
-                if (pattern.has("Regex")) regexes.add(pattern.get("Regex").asText());
+                if (pattern.has("Regex")) {
+                    String regex = pattern.get("Regex").asText();
+                    try {
+                        java.util.regex.Pattern.compile(regex, java.util.regex.Pattern.UNICODE_CHARACTER_CLASS);
+                    } catch (java.util.regex.PatternSyntaxException e) {
+                        throw new FormatException(file, path + ".pattern.Regex is not a valid regular expression: " + e.getDescription());
+                    }
+                    regexes.add(regex);
+                }
                 else if (pattern.has("String")) regexes.add(java.util.regex.Pattern.quote(pattern.get("String").asText()));
                 else throw new FormatException(file, path + ".pattern needs Regex or String");
             }
