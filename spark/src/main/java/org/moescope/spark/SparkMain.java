@@ -53,7 +53,9 @@ public final class SparkMain {
         SparkSession session() {
             SparkSession.Builder b = SparkSession.builder().appName("moescope");
             if (master != null) b = b.master(master).config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4");
-            return b.getOrCreate();
+            SparkSession session = b.getOrCreate();
+            if (master != null) session.sparkContext().setLogLevel("WARN");
+            return session;
         }
     }
 
@@ -93,7 +95,8 @@ public final class SparkMain {
             long start = System.nanoTime();
             try (SparkSession session = spark.session()) {
                 long n = Collect.run(session, input, out, o);
-                System.err.printf("moescope spark: %d prompts collected into %s in %.1f s%n", n, out, (System.nanoTime() - start) / 1e9);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                System.out.printf("moescope spark: %d prompts collected into %s in %.1f s (%.1f prompts/s)%n", n, out, seconds, n / seconds);
             }
             return 0;
         }
@@ -151,7 +154,7 @@ public final class SparkMain {
             try (ModelFile file = ModelFile.open(Path.of(model))) {
                 study.run(new StudyContext(TextModel.open(file), data, out, null, seed, withRouting));
             }
-            System.err.println("moescope spark: wrote " + out.resolve("summary.json") + " and " + out.resolve("report.html"));
+            System.out.println("moescope spark: wrote " + out.resolve("summary.json") + " and " + out.resolve("report.html"));
             return 0;
         }
     }
