@@ -23,6 +23,9 @@ public interface Engine {
      */
     Completion complete(Request request, Sink sink);
 
+    /** Engine-specific lines for /metrics (Prometheus text format), or "". */
+    default String metrics() { return ""; }
+
     /**
      * @param profile        a profile JSON object, or null
      * @param returnRouting  collect per generated token, per layer, the chosen experts and weights

@@ -25,8 +25,10 @@ import org.moescope.text.tokenizer.Tokenizer;
 
 /**
  * The engine behind the server: every request gets its own {@link Session} (its own KV cache and
- * hooks, so profiles never leak between requests) over the one shared model; passes of concurrent
- * requests interleave token by token.
+ * hooks, so profiles never leak between requests) over the one shared model. Requests without a
+ * profile or routing capture that decode at the same time share passes (one pass for up to
+ * {@link Transformer#MAX_SHARED_DECODE} of them, each getting the bits it would get alone); the
+ * others' passes interleave token by token.
  */
 public final class ModelEngine implements Engine {
     private final TextModel model;
@@ -99,6 +101,17 @@ public final class ModelEngine implements Engine {
         if (completionTokens > 0 && model.tokenizer().endOfGeneration().contains(result.tokens()[completionTokens - 1])) completionTokens--;
         List<TokenRouting> routing = recorder == null ? null : routing(recorder, ids.length, result.tokens(), model.tokenizer());
         return new Completion(result.text(), finish, ids.length, completionTokens, routing);
+    }
+
+    @Override
+    public String metrics() {
+        Transformer t = model.transformer();
+        return "# HELP moescope_shared_decode_passes_total Decoding passes that ran several requests' tokens at once.\n"
+                + "# TYPE moescope_shared_decode_passes_total counter\n"
+                + "moescope_shared_decode_passes_total " + t.sharedDecodePasses() + "\n"
+                + "# HELP moescope_shared_decode_tokens_total Tokens decoded in shared passes.\n"
+                + "# TYPE moescope_shared_decode_tokens_total counter\n"
+                + "moescope_shared_decode_tokens_total " + t.sharedDecodeRows() + "\n";
     }
 
     private int[] encode(Request request) {

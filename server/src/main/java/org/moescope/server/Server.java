@@ -79,7 +79,7 @@ public final class Server implements AutoCloseable {
             if (path.equals("/health") && method.equals("GET")) {
                 sendJson(exchange, 200, JSON.createObjectNode().put("status", "ok").put("model", engine.modelId()));
             } else if (path.equals("/metrics") && method.equals("GET")) {
-                send(exchange, 200, "text/plain; version=0.0.4", metrics.render(running.get(), waiting.get()));
+                send(exchange, 200, "text/plain; version=0.0.4", metrics.render(running.get(), waiting.get()) + engine.metrics());
             } else if (path.startsWith("/v1/")) {
                 authorize(exchange);
                 openai.handle(exchange, path, method);
@@ -138,6 +138,9 @@ public final class Server implements AutoCloseable {
         }
     }
 
+    /** Bodies over the limit but below this are read and dropped before the 413 goes out. */
+    private static final long DRAIN_LIMIT = 64L << 20;
+
     static byte[] readBody(HttpExchange exchange, long max) throws IOException {
         String length = exchange.getRequestHeaders().getFirst("Content-Length");
         if (length != null) {
@@ -147,7 +150,17 @@ public final class Server implements AutoCloseable {
             } catch (NumberFormatException e) {
                 throw ApiException.invalid(null, "Content-Length is not a number");
             }
-            if (declared > max) throw new ApiException(413, "invalid_request_error", null, "body_too_large", "request body of " + declared + " bytes exceeds the limit of " + max);
+            if (declared > max) {
+                // read a moderately large body before answering, so the client is not reset mid-send and sees the 413
+                if (declared <= DRAIN_LIMIT) {
+                    try (InputStream in = exchange.getRequestBody()) {
+                        in.skipNBytes(Math.min(declared, DRAIN_LIMIT));
+                    } catch (java.io.EOFException e) {
+                        // shorter than declared: answer anyway
+                    }
+                }
+                throw new ApiException(413, "invalid_request_error", null, "body_too_large", "request body of " + declared + " bytes exceeds the limit of " + max);
+            }
         }
         try (InputStream in = exchange.getRequestBody()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));

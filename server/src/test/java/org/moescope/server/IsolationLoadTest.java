@@ -56,17 +56,33 @@ class IsolationLoadTest {
             }
             // the profiles and seeds really differ: the answers are not all the same
             assertThat(Arrays.stream(alone).distinct().count()).isGreaterThan(32);
+            // and the plain requests among them did share decoding passes
+            assertThat(metric(server, "moescope_shared_decode_passes_total")).isPositive();
         } finally {
             server.close();
         }
     }
 
+    private static double metric(Server server, String name) {
+        for (String line : Fixture.get(server, "/metrics").raw().body().split("\n")) {
+            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1));
+        }
+        throw new AssertionError(name + " is not in /metrics");
+    }
+
     @Test
     void boundedLoadReportsThroughputAndLatency() throws Exception {
+        load("mixed profiles", IsolationLoadTest::body);
+        load("no profiles", i -> "{\"messages\":[{\"role\":\"user\",\"content\":" + Fixture.quote(PROMPTS[i % PROMPTS.length])
+                + "}],\"max_tokens\":16,\"temperature\":0.9,\"seed\":" + (1000 + i) + "}");
+    }
+
+    private static void load(String name, java.util.function.IntFunction<String> body) throws Exception {
         int requests = 96, clients = 8;
         Server server = Fixture.start(new Limits(1 << 20, 2047, 2048, 4, 64, Duration.ofMinutes(2)), null);
         try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
-            for (int i = 0; i < 8; i++) post(server, "/v1/chat/completions", body(i)); // warm-up
+            for (int i = 0; i < 8; i++) post(server, "/v1/chat/completions", body.apply(i)); // warm-up
+            double passes0 = metric(server, "moescope_shared_decode_passes_total"), rows0 = metric(server, "moescope_shared_decode_tokens_total");
             long[] latency = new long[requests];
             int[] tokens = new int[requests];
             List<CompletableFuture<Void>> all = new ArrayList<>();
@@ -75,7 +91,7 @@ class IsolationLoadTest {
                 int k = i;
                 all.add(CompletableFuture.runAsync(() -> {
                     long t0 = System.nanoTime();
-                    Fixture.Response r = post(server, "/v1/chat/completions", body(k));
+                    Fixture.Response r = post(server, "/v1/chat/completions", body.apply(k));
                     latency[k] = System.nanoTime() - t0;
                     assertThat(r.status()).isEqualTo(200);
                     JsonNode usage = r.body().get("usage");
@@ -88,8 +104,11 @@ class IsolationLoadTest {
             Arrays.sort(sorted);
             double p50 = sorted[requests / 2] / 1e6, p99 = sorted[(int) Math.ceil(requests * 0.99) - 1] / 1e6;
             int generated = Arrays.stream(tokens).sum();
-            System.out.printf("load: %d requests (%d clients, 4 slots, 16 tokens each) in %.2f s: %.1f req/s, %.0f generated tok/s, "
-                    + "latency p50 %.0f ms, p99 %.0f ms%n", requests, clients, seconds, requests / seconds, generated / seconds, p50, p99);
+            double passes = metric(server, "moescope_shared_decode_passes_total") - passes0;
+            double rows = metric(server, "moescope_shared_decode_tokens_total") - rows0;
+            System.out.printf("load, %s: %d requests (%d clients, 4 slots, 16 tokens each) in %.2f s: %.1f req/s, %.0f generated tok/s, "
+                    + "latency p50 %.0f ms, p99 %.0f ms; %.0f shared decoding passes, %.1f tokens each%n", name, requests, clients, seconds,
+                    requests / seconds, generated / seconds, p50, p99, passes, passes > 0 ? rows / passes : 0);
             assertThat(p99).isLessThan(60_000);
             assertThat(generated).isPositive();
         } finally {

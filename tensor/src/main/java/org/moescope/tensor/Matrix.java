@@ -70,12 +70,26 @@ public final class Matrix {
     }
 
     /**
+     * Up to this many tokens, {@link #matMul} computes every output as {@link #matVec} does (the same
+     * kernel, the same bits), reading each weight row from memory once for all of them: decoding
+     * several sequences in one pass gives each exactly what decoding it alone gives.
+     */
+    public static final int ROW_EXACT_TOKENS = 8;
+
+    /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
      * {@code scratch} holds one decoded row (at least {@code columns} floats).
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
         if (tokens == 1) {
             matVec(x, 0, y, 0, rowFrom, rowTo);
+            return;
+        }
+        if (tokens <= ROW_EXACT_TOKENS) {
+            for (int r = rowFrom; r < rowTo; r++) {
+                long at = r * rowBytes;
+                for (int t = 0; t < tokens; t++) y[t * yStride + r] = kernel.dot(data, at, x, t * xStride, columns);
+            }
             return;
         }
         for (int r = rowFrom; r < rowTo; r++) {

@@ -67,21 +67,22 @@ final class GroupedQueryAttention implements Attention {
                     kNorm.apply(newKeys, ko, newKeys, ko, 1);
                 }
             }
-            rope.apply(qs, qo, headDim, heads, batch.position(t));
-            rope.apply(newKeys, ko, headDim, kvHeads, batch.position(t));
+            int position = s.positionOf(batch, t);
+            rope.apply(qs, qo, headDim, heads, position);
+            rope.apply(newKeys, ko, headDim, kvHeads, position);
         }
-        KvCache cache = s.cache;
-        cache.store(layer, batch.startPosition(), n, newKeys, 0, newValues, 0);
-        float[] keys = cache.keys(layer);
-        float[] values = cache.values(layer);
-        boolean half = keys == null;
+        s.store(layer, batch, newKeys, kWidth, newValues, vWidth);
         float[] row = s.cacheRow;
         int group = heads / kvHeads;
         float scale = (float) config.scale();
         float[] scores = s.scores;
         float[] attended = s.attended;
         for (int t = 0; t < n; t++) {
-            int position = batch.position(t);
+            KvCache cache = s.cacheOf(t);
+            float[] keys = cache.keys(layer);
+            float[] values = cache.values(layer);
+            boolean half = keys == null;
+            int position = s.positionOf(batch, t);
             int first = window > 0 ? Math.max(0, position - window + 1) : 0;
             int count = position - first + 1;
             for (int h = 0; h < heads; h++) {

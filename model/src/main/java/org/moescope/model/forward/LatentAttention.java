@@ -69,20 +69,21 @@ final class LatentAttention implements Attention {
         for (int t = 0; t < n; t++) {
             int at = t * latentWidth;
             keyValueANorm.apply(fresh, at, fresh, at, 1);
-            rope.apply(fresh, at + rank, ropeDim, 1, batch.position(t));
-            rope.apply(qs, t * heads * qkDim + nope, qkDim, heads, batch.position(t));
+            int position = s.positionOf(batch, t);
+            rope.apply(fresh, at + rank, ropeDim, 1, position);
+            rope.apply(qs, t * heads * qkDim + nope, qkDim, heads, position);
         }
-        KvCache cache = s.cache;
-        cache.store(layer, batch.startPosition(), n, fresh, 0, null, 0);
-        float[] latents = cache.keys(layer);
-        boolean half = latents == null;
+        s.store(layer, batch, fresh, latentWidth, null, 0);
         float scale = (float) config.scale();
         float[] scores = s.scores;
         float[] absorbed = s.absorbedQuery;
         float[] attendedLatent = s.attendedLatent;
         float[] attended = s.attended;
         for (int t = 0; t < n; t++) {
-            int position = batch.position(t);
+            KvCache cache = s.cacheOf(t);
+            float[] latents = cache.keys(layer);
+            boolean half = latents == null;
+            int position = s.positionOf(batch, t);
             int count = position + 1;
             for (int h = 0; h < heads; h++) {
                 int qo = t * heads * qkDim + h * qkDim;

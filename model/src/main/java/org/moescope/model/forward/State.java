@@ -24,13 +24,24 @@ public final class State {
 
     final float[] newKeys, newValues, cacheRow;
 
+    /**
+     * In a pass shared by several sequences ({@link Transformer#decodeTogether}): row t's own state,
+     * whose cache and position row t uses. Null when the rows are this state's own sequence.
+     */
+    State[] owners;
+
     State(Transformer model, int maxBatch, int contextLength, KvCache.Precision precision) {
+        this(model, maxBatch, contextLength, contextLength, precision);
+    }
+
+    /** {@code cacheLength} below {@code contextLength}: a state whose rows use other states' caches. */
+    State(Transformer model, int maxBatch, int contextLength, int cacheLength, KvCache.Precision precision) {
         var c = model.config();
         var a = c.attention();
         int hidden = c.hiddenSize();
         this.maxBatch = maxBatch;
         int[] widths = model.cacheWidths();
-        this.cache = new KvCache(c.layerCount(), contextLength, widths[0], widths[1], precision);
+        this.cache = new KvCache(c.layerCount(), cacheLength, widths[0], widths[1], precision);
         newKeys = new float[maxBatch * widths[0]];
         newValues = new float[maxBatch * widths[1]];
         cacheRow = new float[Math.max(widths[0], widths[1])];
@@ -89,6 +100,21 @@ public final class State {
     }
 
     float[] expertOutView(int worker, int m) { return workerOut[worker]; }
+
+    KvCache cacheOf(int row) { return owners == null ? cache : owners[row].cache; }
+
+    int positionOf(org.moescope.model.hook.Batch batch, int row) { return owners == null ? batch.position(row) : owners[row].position; }
+
+    /** Stores the batch's new keys and values ([n, width] rows) at their positions, in their own caches. */
+    void store(int layer, org.moescope.model.hook.Batch batch, float[] keys, int keyWidth, float[] values, int valueWidth) {
+        if (owners == null) {
+            cache.store(layer, batch.startPosition(), batch.size(), keys, 0, values, 0);
+            return;
+        }
+        for (int t = 0; t < batch.size(); t++) {
+            owners[t].cache.store(layer, owners[t].position, 1, keys, t * keyWidth, values, values == null ? 0 : t * valueWidth);
+        }
+    }
 
     /** Number of positions already in the cache: the next token's position. */
     public int position() { return position; }

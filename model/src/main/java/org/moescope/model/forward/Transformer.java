@@ -81,9 +81,16 @@ public final class Transformer {
      * cache, and writes logits into {@code logits}: for every token ([n, vocab]) when
      * {@code allLogits}, else for the last one only ([vocab]).
      * Sessions on several threads may share one model: their passes take turns (each pass already
-     * uses every core), so concurrent generations interleave token by token.
+     * uses every core). Single-token passes without hooks (plain decoding) that wait at the same
+     * time are run together as one pass over all their sequences ({@link #decodeTogether}), which
+     * reads every weight once for all of them and gives each the bits it would get alone.
      */
     public void forward(State s, Batch batch, Hooks hooks, float[] logits, boolean allLogits) {
+        check(s, batch);
+        if (SHARED_DECODE && hooks == Hooks.NONE && batch.size() == 1) {
+            decodeShared(s, batch, logits);
+            return;
+        }
         passLock.lock();
         try {
             run(s, batch, hooks, logits, allLogits);
@@ -92,13 +99,152 @@ public final class Transformer {
         }
     }
 
-    private void run(State s, Batch batch, Hooks hooks, float[] logits, boolean allLogits) {
+    /** The most sequences one shared decoding pass takes: up to this many rows, every product is computed row by row as for one. */
+    public static final int MAX_SHARED_DECODE = org.moescope.tensor.Matrix.ROW_EXACT_TOKENS;
+
+    /** {@code -Dmoescope.sharedDecode=false} runs every pass on its own (for comparison). */
+    private static final boolean SHARED_DECODE = !"false".equals(System.getProperty("moescope.sharedDecode"));
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Waiting> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicLong sharedPasses = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong sharedRows = new java.util.concurrent.atomic.AtomicLong();
+    private State sharedWork;
+    private final Batch sharedBatch = new Batch();
+    private float[] sharedLogits = new float[0];
+
+    /** A single-token pass waiting for a shared pass. */
+    private static final class Waiting {
+        final State state;
+        final int token;
+        final float[] logits;
+        volatile boolean done;
+        RuntimeException error;
+
+        Waiting(State state, int token, float[] logits) {
+            this.state = state;
+            this.token = token;
+            this.logits = logits;
+        }
+    }
+
+    private void decodeShared(State s, Batch batch, float[] logits) {
+        Waiting mine = new Waiting(s, batch.token(0), logits);
+        waiting.add(mine);
+        passLock.lock();
+        try {
+            // whoever holds the lock runs everything waiting; a pass that already took this one finished before unlocking
+            while (!mine.done) {
+                java.util.List<Waiting> group = new java.util.ArrayList<>(MAX_SHARED_DECODE);
+                for (Waiting w; group.size() < MAX_SHARED_DECODE && (w = waiting.poll()) != null; ) group.add(w);
+                runShared(group);
+            }
+        } finally {
+            passLock.unlock();
+        }
+        if (mine.error != null) throw mine.error;
+    }
+
+    private void runShared(java.util.List<Waiting> group) {
+        try {
+            if (group.size() == 1) {
+                Waiting w = group.getFirst();
+                run(w.state, singleBatch(w), Hooks.NONE, w.logits, false);
+            } else {
+                State[] states = new State[group.size()];
+                int[] tokens = new int[group.size()];
+                float[][] logits = new float[group.size()][];
+                for (int i = 0; i < states.length; i++) {
+                    states[i] = group.get(i).state;
+                    tokens[i] = group.get(i).token;
+                    logits[i] = group.get(i).logits;
+                }
+                runTogether(states, tokens, logits);
+            }
+        } catch (RuntimeException e) {
+            for (Waiting w : group) w.error = e;
+        } finally {
+            for (Waiting w : group) w.done = true;
+        }
+    }
+
+    private final Batch single = new Batch();
+    private final int[] singleToken = new int[1];
+
+    private Batch singleBatch(Waiting w) {
+        singleToken[0] = w.token;
+        return single.set(singleToken, 0, 1, w.state.position(), Batch.Phase.GENERATED);
+    }
+
+    /**
+     * One pass for several sequences, one new token each (no hooks): token i runs at
+     * {@code states[i].position()} against its own cache, its next-token logits go to
+     * {@code logits[i]}. Each sequence gets exactly the bits a pass of its own would give.
+     */
+    public void decodeTogether(State[] states, int[] tokens, float[][] logits) {
+        if (states.length > MAX_SHARED_DECODE) throw new IllegalArgumentException("at most " + MAX_SHARED_DECODE + " sequences share a pass");
+        java.util.Set<State> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (State st : states) {
+            if (!distinct.add(st)) throw new IllegalArgumentException("a sequence appears twice in one shared pass");
+            if (st.position() + 1 > st.contextLength()) throw new ContextFullException(st.position() + 1, st.contextLength());
+        }
+        passLock.lock();
+        try {
+            runTogether(states, tokens, logits);
+        } finally {
+            passLock.unlock();
+        }
+    }
+
+    private void runTogether(State[] states, int[] tokens, float[][] logits) {
+        int n = states.length;
+        int context = 0;
+        for (State st : states) context = Math.max(context, st.contextLength());
+        if (sharedWork == null || sharedWork.maxBatch < n || sharedWork.scores.length < context) {
+            sharedWork = new State(this, MAX_SHARED_DECODE, Math.max(context, sharedWork == null ? 0 : sharedWork.scores.length), 1, KvCache.Precision.F32);
+        }
+        State w = sharedWork;
+        w.owners = states;
+        try {
+            Batch batch = sharedBatch.set(tokens, 0, n, 0, Batch.Phase.GENERATED);
+            layers(w, batch, Hooks.NONE);
+            int vocab = config.vocabularySize();
+            if (sharedLogits.length < n * vocab) sharedLogits = new float[n * vocab];
+            head(w, batch, Hooks.NONE, sharedLogits, 0, n);
+            for (int i = 0; i < n; i++) System.arraycopy(sharedLogits, i * vocab, logits[i], 0, vocab);
+            for (State st : states) st.advance(1);
+            sharedPasses.incrementAndGet();
+            sharedRows.addAndGet(n);
+        } finally {
+            w.owners = null;
+        }
+    }
+
+    /** Passes that decoded several sequences at once, and the sequences they decoded in all (for /metrics). */
+    public long sharedDecodePasses() { return sharedPasses.get(); }
+
+    public long sharedDecodeRows() { return sharedRows.get(); }
+
+    private static void check(State s, Batch batch) {
         int n = batch.size();
         if (n > s.maxBatch) throw new IllegalArgumentException("batch of " + n + " exceeds the state's " + s.maxBatch);
         if (batch.startPosition() != s.position()) throw new IllegalStateException("batch starts at " + batch.startPosition() + ", cache at " + s.position());
         if (s.position() + n > s.contextLength()) {
             throw new ContextFullException(s.position() + n, s.contextLength());
         }
+    }
+
+    private void run(State s, Batch batch, Hooks hooks, float[] logits, boolean allLogits) {
+        int n = batch.size();
+        layers(s, batch, hooks);
+        s.advance(n);
+        int first = allLogits ? 0 : n - 1;
+        int rows = n - first;
+        head(s, rows == n ? batch : s.tail.setTail(batch, rows), hooks, logits, first, rows);
+    }
+
+    /** Embeddings and every layer, leaving the residual stream of the batch in {@code s.residual}. */
+    private void layers(State s, Batch batch, Hooks hooks) {
+        int n = batch.size();
         float[] x = s.residual;
         embed(batch, x);
         if (hooks.active(Kind.EMBED, -1)) hooks.at(HookPoint.embed(), batch, x, 0, hidden);
@@ -121,13 +267,14 @@ public final class Transformer {
             addScaled(x, s.branch, n * hidden, scales.residual());
             if (hooks.active(Kind.RESID_POST, l)) hooks.at(HookPoint.block(l, Kind.RESID_POST), batch, x, 0, hidden);
         }
-        s.advance(n);
-        int first = allLogits ? 0 : n - 1;
-        int rows = n - first;
-        outputNorm.apply(x, first * hidden, s.normed, 0, rows);
-        Batch outputRows = rows == n ? batch : s.tail.setTail(batch, rows);
+    }
+
+    /** Final norm and LM head for {@code rows} rows from residual row {@code first} on; {@code outputRows} is their batch. */
+    private void head(State s, Batch outputRows, Hooks hooks, float[] logits, int first, int rows) {
+        outputNorm.apply(s.residual, first * hidden, s.normed, 0, rows);
         if (hooks.active(Kind.FINAL_NORM, -1)) hooks.at(HookPoint.finalNorm(), outputRows, s.normed, 0, hidden);
         output.apply(s.normed, logits, rows);
+        var scales = config.scales();
         if (scales.logitsDivisor() != 1) {
             float inverse = 1 / scales.logitsDivisor();
             for (int i = 0; i < rows * config.vocabularySize(); i++) logits[i] *= inverse;
