@@ -13,6 +13,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.model.ModelFile;
 import org.moescope.model.forward.Transformer;
 import org.moescope.model.hook.Batch;
+import org.moescope.probe.profile.CompositeHooks;
+import org.moescope.probe.trace.TraceRecorder;
+import org.moescope.probe.trace.TraceStore;
 import org.moescope.runtime.Session;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,6 +41,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--memory", description = "also measure streaming-read memory bandwidth (GB/s), the bound on decode speed") boolean memory;
 
+    @Option(names = "--profile", paramLabel = "P.json",
+            description = "run with a profile's hooks (interventions, steering): measures their cost") java.nio.file.Path profile;
+
+    @Option(names = "--trace", paramLabel = "DB",
+            description = "during tg, record every token's routing and write it to this DuckDB file (as `trace` does), timed with the decoding: measures capture cost") java.nio.file.Path trace;
+
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
@@ -46,6 +55,12 @@ final class BenchCommand implements Callable<Integer> {
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve())) {
             Transformer transformer = Transformer.of(file);
+            org.moescope.model.hook.Hooks interventions = profile == null ? null : Profiles.hooks(Profiles.load(profile), profile, file, null);
+            TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());
+            org.moescope.model.hook.Hooks hooks = interventions == null && recorder == null
+                    ? org.moescope.model.hook.Hooks.NONE : CompositeHooks.of(interventions, recorder);
+            TraceStore store = trace == null ? null : TraceStore.open(trace);
+            int run = store == null ? -1 : store.beginRun(file.path().getFileName().toString(), profile == null ? "{}" : Profiles.load(profile).toJson(), "bench");
             int vocabulary = file.config().vocabularySize();
             SplittableRandom random = new SplittableRandom(1234);
             List<Map<String, Object>> results = new ArrayList<>();
@@ -55,6 +70,7 @@ final class BenchCommand implements Callable<Integer> {
                 run(transformer, ids, 1); // warm-up: JIT and page-in
                 for (int r = 0; r < repetitions; r++) {
                     Session s = new Session(transformer, prompt + 1, batch);
+                    if (interventions != null) s.setHooks(interventions);
                     long start = System.nanoTime();
                     s.feed(ids, Batch.Phase.PROMPT);
                     rates[r] = prompt / ((System.nanoTime() - start) / 1e9);
@@ -67,9 +83,17 @@ final class BenchCommand implements Callable<Integer> {
                 run(transformer, java.util.Arrays.copyOf(ids, Math.min(ids.length, 16)), 16);
                 for (int r = 0; r < repetitions; r++) {
                     Session s = new Session(transformer, generate + 2, 1);
+                    s.setHooks(hooks);
                     s.feed(ids, 0, 1, Batch.Phase.PROMPT);
                     long start = System.nanoTime();
                     for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                    if (store != null) {
+                        int[] tokens = java.util.Arrays.copyOf(ids, generate + 1);
+                        String[] pieces = new String[tokens.length];
+                        java.util.Arrays.fill(pieces, "");
+                        store.writeSequence(run, r, tokens, pieces, 1, recorder.routes(), recorder.captures());
+                        recorder.reset();
+                    }
                     rates[r] = generate / ((System.nanoTime() - start) / 1e9);
                 }
                 results.add(result(file, "tg" + generate, rates));
@@ -81,6 +105,7 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("gigabytes_per_second", MemoryBandwidth.measure(1L << 30, 5));
                 results.add(m);
             }
+            if (store != null) store.close();
             print(results);
         }
         return 0;

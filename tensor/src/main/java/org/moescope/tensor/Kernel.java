@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -22,6 +23,13 @@ public abstract class Kernel {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_256.length() <= FloatVector.SPECIES_PREFERRED.length()
             ? FloatVector.SPECIES_256 : FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Float> FP = FloatVector.SPECIES_PREFERRED;
+    /**
+     * Bit work on packed values is done in int lanes (bytes widened with B2I): byte-lane shifts have
+     * no AVX2 instruction. The widening is written out in each kernel, not in a helper: a helper
+     * returning a vector is not always inlined, and a vector that leaves compiled code is boxed.
+     */
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     final TensorType type;
@@ -72,6 +80,7 @@ public abstract class Kernel {
             case BF16 -> new Bf16Kernel();
             case Q8_0 -> new Q8Kernel();
             case Q4_0 -> new Q4Kernel();
+            case Q5_0 -> new Q5Kernel();
             case Q4_K -> new Q4KKernel();
             case Q6_K -> new Q6KKernel();
             default -> new Kernel(type) {};
@@ -275,12 +284,38 @@ public abstract class Kernel {
                 int xb = xo + 32 * b;
                 FloatVector s = FloatVector.zero(F);
                 for (int h = 0; h < 2; h++) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, m, block + 2 + 8 * h, LE);
-                    FloatVector lo = q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats();
-                    FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)
-                            .reinterpretAsFloats();
-                    s = lo.fma(FloatVector.fromArray(F, x, xb + 8 * h), s);
-                    s = hi.fma(FloatVector.fromArray(F, x, xb + 16 + 8 * h), s);
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B8, m, block + 2 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0));
+                    s = ((FloatVector) q.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 8 * h), s);
+                    s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 + 8 * h), s);
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
+            }
+            return sum(total);
+        }
+    }
+
+    /** Q5_0: Q4_0's nibbles plus a fifth bit per value from a 32-bit qh (bit j for value j), offset 16. */
+    static final class Q5Kernel extends Kernel {
+        private static final IntVector LANE = IntVector.fromArray(IntVector.SPECIES_256, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
+
+        Q5Kernel() { super(TensorType.Q5_0); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 22L * b;
+                int xb = xo + 32 * b;
+                IntVector qh = IntVector.broadcast(I, m.get(Blocks.I32, block + 2));
+                FloatVector s = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B8, m, block + 6 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector shift = LANE.add(8 * h);
+                    IntVector high0 = qh.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector high1 = qh.lanewise(VectorOperators.LSHR, shift.add(16)).and(1).lanewise(VectorOperators.LSHL, 4);
+                    s = ((FloatVector) q.and(0xF).or(high0).sub(16).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 8 * h), s);
+                    s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high1).sub(16).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 + 8 * h), s);
                 }
                 total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
             }
@@ -300,7 +335,7 @@ public abstract class Kernel {
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
-            float sum = 0;
+            FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
                 float d = Blocks.half(m, block), dmin = Blocks.half(m, block + 2);
@@ -310,22 +345,22 @@ public abstract class Kernel {
                 for (int j = 0; j < 4; j++, q += 32) {
                     FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xsLo = FloatVector.zero(F), xsHi = FloatVector.zero(F);
                     for (int k = 0; k < 4; k++) {
-                        ByteVector bytes = ByteVector.fromMemorySegment(B, m, q + 8 * k, LE);
+                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
                         FloatVector a = FloatVector.fromArray(F, x, xb + 64 * j + 8 * k);
                         FloatVector c = FloatVector.fromArray(F, x, xb + 64 * j + 32 + 8 * k);
-                        lo = bytes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().fma(a, lo);
-                        hi = bytes.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().fma(c, hi);
+                        lo = ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).fma(a, lo);
+                        hi = ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(c, hi);
                         xsLo = xsLo.add(a);
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    sum += d * Blocks.scaleK4(m, scales, is) * sum(lo)
-                            - dmin * Blocks.minK4(m, scales, is) * sum(xsLo)
-                            + d * Blocks.scaleK4(m, scales, is + 1) * sum(hi)
-                            - dmin * Blocks.minK4(m, scales, is + 1) * sum(xsHi);
+                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(m, scales, is)), acc);
+                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(m, scales, is)), acc);
+                    acc = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(m, scales, is + 1)), acc);
+                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(m, scales, is + 1)), acc);
                 }
             }
-            return sum;
+            return sum(acc);
         }
     }
 
@@ -338,7 +373,7 @@ public abstract class Kernel {
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
-            float sum = 0;
+            FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 210L * b;
                 float d = Blocks.half(m, block + 208);
@@ -349,24 +384,28 @@ public abstract class Kernel {
                     // 8 groups of 16 values, each with its own scale: (l/16) selects among sc[0..1], +2, +4, +6
                     for (int l8 = 0; l8 < 4; l8++) { // 8 lanes at a time over l = 0..31
                         int l = 8 * l8;
-                        ByteVector low0 = ByteVector.fromMemorySegment(B, m, ql + l, LE);
-                        ByteVector low1 = ByteVector.fromMemorySegment(B, m, ql + 32 + l, LE);
-                        ByteVector high = ByteVector.fromMemorySegment(B, m, qh + l, LE);
-                        ByteVector q1 = low0.and((byte) 0xF).or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                        ByteVector q2 = low1.and((byte) 0xF).or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                        ByteVector q3 = low0.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
-                                .or(high.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                        ByteVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
-                                .or(high.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        IntVector low0 = ((IntVector) ByteVector.fromMemorySegment(B8, m, ql + l, LE).convertShape(VectorOperators.B2I, I, 0));
+                        IntVector low1 = ((IntVector) ByteVector.fromMemorySegment(B8, m, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0));
+                        IntVector high = ((IntVector) ByteVector.fromMemorySegment(B8, m, qh + l, LE).convertShape(VectorOperators.B2I, I, 0));
+                        IntVector q1 = low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                        IntVector q2 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                        IntVector q3 = low0.lanewise(VectorOperators.LSHR, 4).and(0xF)
+                                .or(high.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                        IntVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and(0xF)
+                                .or(high.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                         int is = l / 16;
-                        sum += d * (Blocks.i8(m, sc + is) * sum(q1.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + l)))
-                                + Blocks.i8(m, sc + is + 2) * sum(q2.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 32 + l)))
-                                + Blocks.i8(m, sc + is + 4) * sum(q3.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 64 + l)))
-                                + Blocks.i8(m, sc + is + 6) * sum(q4.convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, base + 96 + l))));
+                        acc = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + l))
+                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is)), acc);
+                        acc = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 32 + l))
+                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 2)), acc);
+                        acc = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 64 + l))
+                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 4)), acc);
+                        acc = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 96 + l))
+                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 6)), acc);
                     }
                 }
             }
-            return sum;
+            return sum(acc);
         }
     }
 }
