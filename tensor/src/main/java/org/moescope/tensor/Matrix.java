@@ -19,7 +19,7 @@ public final class Matrix {
     private final long rowBytes;
     private final Kernel kernel;
 
-    private Matrix(String name, TensorType type, MemorySegment data, int rows, int columns) {
+    Matrix(String name, TensorType type, MemorySegment data, int rows, int columns) {
         if (columns % type.blockSize() != 0) {
             throw new IllegalArgumentException(name + ": " + columns + " columns are not whole " + type + " blocks");
         }

@@ -1,0 +1,69 @@
+package org.moescope.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.moescope.format.TensorType;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One thread's matrix-vector product (decode's inner loop) per stored type: a 1024×2048 matrix
+ * (an OLMoE expert projection) against float activations. Weight GB/s = ops/s × bytes of the
+ * matrix; compare with `bench --memory` for the memory bound.
+ * Run: bench/jmh tensor KernelBenchmark -f 1 -wi 3 -i 5
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:CompileCommand=quiet",
+        "-XX:CompileCommand=inline,org.moescope.tensor.Kernel::sum*"})
+public class KernelBenchmark {
+    @Param({"F32", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K"}) String type;
+
+    private Matrix matrix;
+    private final float[] x = new float[2048];
+    private final float[] y = new float[1024];
+
+    @Setup
+    public void setUp() {
+        TensorType t = TensorType.valueOf(type);
+        int rows = 1024, columns = 2048;
+        long rowBytes = t.bytesFor(columns);
+        MemorySegment m = Arena.ofAuto().allocate(rowBytes * rows, 64);
+        SplittableRandom random = new SplittableRandom(1);
+        for (long i = 0; i < m.byteSize(); i++) m.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt(256));
+        if (t.blockSize() > 1) {
+            // finite f16 scales wherever a block keeps one (first two bytes for the _0 types, d/dmin for the K types)
+            for (long b = 0; b < m.byteSize(); b += t.bytesFor(t.blockSize())) {
+                long at = t == TensorType.Q6_K ? b + 208 : b;
+                m.set(Blocks.U16, at, Float.floatToFloat16(0.01f));
+                if (t == TensorType.Q4_K) m.set(Blocks.U16, at + 2, Float.floatToFloat16(0.01f));
+            }
+        } else if (t == TensorType.F32) {
+            for (long i = 0; i < m.byteSize(); i += 4) m.set(Blocks.F32, i, (float) random.nextGaussian());
+        }
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        matrix = new Matrix("bench", t, m, rows, columns);
+    }
+
+    @Benchmark
+    public float[] matVec() {
+        matrix.matVec(x, 0, y, 0, 0, y.length);
+        return y;
+    }
+}
