@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:CompileCommand=quiet",
         "-XX:CompileCommand=inline,org.moescope.tensor.Kernel::sum*"})
 public class KernelBenchmark {
-    @Param({"F32", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K"}) String type;
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "MXFP4"}) String type;
 
     private Matrix matrix;
     private final float[] x = new float[2048];
