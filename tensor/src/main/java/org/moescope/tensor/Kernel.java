@@ -32,6 +32,9 @@ public abstract class Kernel {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
+    /** The f16 at h[i], little-endian. */
+    static float half(byte[] h, int i) { return Float.float16ToFloat((short) ((h[i] & 0xFF) | (h[i + 1] << 8))); }
+
     final TensorType type;
 
     Kernel(TensorType type) { this.type = type; }
@@ -336,10 +339,12 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector acc = FloatVector.zero(F);
+            byte[] h = new byte[32]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
-                float d = Blocks.half(m, block), dmin = Blocks.half(m, block + 2);
-                long scales = block + 4;
+                // d, dmin and the 12 packed scale bytes, copied once: scalar segment reads inside this loop are slow
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                float d = half(h, 0), dmin = half(h, 2);
                 long q = block + 16;
                 int xb = xo + 256 * b;
                 for (int j = 0; j < 4; j++, q += 32) {
@@ -354,14 +359,19 @@ public abstract class Kernel {
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(m, scales, is)), acc);
-                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(m, scales, is)), acc);
-                    acc = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(m, scales, is + 1)), acc);
-                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(m, scales, is + 1)), acc);
+                    acc = lo.fma(FloatVector.broadcast(F, d * scale(h, is)), acc);
+                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * min(h, is)), acc);
+                    acc = hi.fma(FloatVector.broadcast(F, d * scale(h, is + 1)), acc);
+                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * min(h, is + 1)), acc);
                 }
             }
             return sum(acc);
         }
+
+        /** Blocks.scaleK4 / minK4 over the copied header (scales at h[4..16)). */
+        private static int scale(byte[] h, int j) { return j < 4 ? h[4 + j] & 63 : (h[8 + j] & 0xF) | (((h[j] & 0xFF) >> 6) << 4); }
+
+        private static int min(byte[] h, int j) { return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4); }
     }
 
     /** Q6_K: 6-bit values (4 low bits in ql, 2 high in qh, offset 32), an int8 scale per 16, one f16 d. */
@@ -374,13 +384,17 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector acc = FloatVector.zero(F);
+            byte[] h = new byte[32]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 210L * b;
-                float d = Blocks.half(m, block + 208);
-                long ql = block, qh = block + 128, sc = block + 192;
+                // the 16 int8 scales and d, copied once: scalar segment reads inside this loop are slow
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 192, h, 0, 18);
+                float d = half(h, 16);
+                long ql = block, qh = block + 128;
+                int sc = 0;
                 int xb = xo + 256 * b;
-                for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
-                    int base = xb + 128 * half;
+                for (int part = 0; part < 2; part++, ql += 64, qh += 32, sc += 8) {
+                    int base = xb + 128 * part;
                     // 8 groups of 16 values, each with its own scale: (l/16) selects among sc[0..1], +2, +4, +6
                     for (int l8 = 0; l8 < 4; l8++) { // 8 lanes at a time over l = 0..31
                         int l = 8 * l8;
@@ -395,13 +409,13 @@ public abstract class Kernel {
                                 .or(high.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                         int is = l / 16;
                         acc = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + l))
-                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is)), acc);
+                                .fma(FloatVector.broadcast(F, d * h[sc + is]), acc);
                         acc = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 32 + l))
-                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 2)), acc);
+                                .fma(FloatVector.broadcast(F, d * h[sc + is + 2]), acc);
                         acc = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 64 + l))
-                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 4)), acc);
+                                .fma(FloatVector.broadcast(F, d * h[sc + is + 4]), acc);
                         acc = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 96 + l))
-                                .fma(FloatVector.broadcast(F, d * Blocks.i8(m, sc + is + 6)), acc);
+                                .fma(FloatVector.broadcast(F, d * h[sc + is + 6]), acc);
                     }
                 }
             }
