@@ -324,6 +324,28 @@ public abstract class Kernel {
             }
             return sum(total);
         }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            if (F.length() != 8) {
+                super.dequantize(m, at, out, o, n);
+                return;
+            }
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 22L * b;
+                float d = Blocks.half(m, block);
+                IntVector qh = IntVector.broadcast(I, m.get(Blocks.I32, block + 2));
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 6 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector shift = LANE.add(8 * h);
+                    IntVector high0 = qh.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector high1 = qh.lanewise(VectorOperators.LSHR, shift.add(16)).and(1).lanewise(VectorOperators.LSHL, 4);
+                    ((FloatVector) q.and(0xF).or(high0).sub(16).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 32 * b + 8 * h);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high1).sub(16).convert(VectorOperators.I2F, 0)).mul(d)
+                            .intoArray(out, o + 32 * b + 16 + 8 * h);
+                }
+            }
+        }
     }
 
     /**
@@ -366,6 +388,31 @@ public abstract class Kernel {
                 }
             }
             return sum(acc);
+        }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            if (F.length() != 8) {
+                super.dequantize(m, at, out, o, n);
+                return;
+            }
+            byte[] h = new byte[16];
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 144L * b;
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                float d = half(h, 0), dmin = half(h, 2);
+                for (int j = 0; j < 4; j++) {
+                    long q = block + 16 + 32 * j;
+                    int y = o + 256 * b + 64 * j;
+                    // d1·q − m1 as Blocks.dequantize computes it (bit for bit)
+                    float d1 = d * scale(h, 2 * j), m1 = dmin * min(h, 2 * j), d2 = d * scale(h, 2 * j + 1), m2 = dmin * min(h, 2 * j + 1);
+                    for (int k = 0; k < 4; k++) {
+                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
+                        ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, y + 8 * k);
+                        ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, y + 32 + 8 * k);
+                    }
+                }
+            }
         }
 
         /** Blocks.scaleK4 / minK4 over the copied header (scales at h[4..16)). */
@@ -420,6 +467,39 @@ public abstract class Kernel {
                 }
             }
             return sum(acc);
+        }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            if (F.length() != 8) {
+                super.dequantize(m, at, out, o, n);
+                return;
+            }
+            byte[] h = new byte[18];
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 210L * b;
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 192, h, 0, 18);
+                float d = half(h, 16);
+                long ql = block, qh = block + 128;
+                for (int part = 0, sc = 0; part < 2; part++, ql += 64, qh += 32, sc += 8) {
+                    int y = o + 256 * b + 128 * part;
+                    for (int l = 0; l < 32; l += 8) {
+                        IntVector low0 = (IntVector) ByteVector.fromMemorySegment(B8, m, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                        IntVector low1 = (IntVector) ByteVector.fromMemorySegment(B8, m, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                        IntVector high = (IntVector) ByteVector.fromMemorySegment(B8, m, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                        int is = sc + l / 16;
+                        // (d·scale)·q as Blocks.dequantize computes it (bit for bit)
+                        ((FloatVector) low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                                .mul(d * h[is]).intoArray(out, y + l);
+                        ((FloatVector) low1.and(0xF).or(high.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32)
+                                .convert(VectorOperators.I2F, 0)).mul(d * h[is + 2]).intoArray(out, y + 32 + l);
+                        ((FloatVector) low0.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4))
+                                .sub(32).convert(VectorOperators.I2F, 0)).mul(d * h[is + 4]).intoArray(out, y + 64 + l);
+                        ((FloatVector) low1.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4))
+                                .sub(32).convert(VectorOperators.I2F, 0)).mul(d * h[is + 6]).intoArray(out, y + 96 + l);
+                    }
+                }
+            }
         }
     }
 }

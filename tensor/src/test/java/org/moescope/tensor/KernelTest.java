@@ -73,6 +73,21 @@ class KernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K",
+            "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "MXFP4"})
+    void kernelDecodeEqualsReferenceDecodeBitForBit(TensorType type) {
+        int rows = 3, columns = 1280;
+        MemorySegment m = randomRows(type, rows, columns, 77 + type.ordinal());
+        long rowBytes = type.bytesFor(columns);
+        float[] expected = new float[columns + 3], actual = new float[columns + 3];
+        for (int k = 0; k < rows; k++) {
+            Blocks.dequantize(type, m, k * rowBytes, expected, 3, columns);
+            Kernel.of(type).dequantize(m, k * rowBytes, actual, 3, columns);
+            assertThat(actual).as("%s row %d", type, k).isEqualTo(expected);
+        }
+    }
+
     @Test
     void matMulEqualsMatVecPerToken() {
         MemorySegment m = randomRows(TensorType.Q4_K, 9, 512, 11);
