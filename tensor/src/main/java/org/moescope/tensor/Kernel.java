@@ -81,6 +81,7 @@ public abstract class Kernel {
         return switch (type) {
             case F32 -> new F32Kernel();
             case BF16 -> new Bf16Kernel();
+            case F16 -> new F16Kernel();
             case Q8_0 -> new Q8Kernel();
             case Q4_0 -> new Q4Kernel();
             case Q5_0 -> new Q5Kernel();
@@ -202,6 +203,44 @@ public abstract class Kernel {
         @Override
         public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
             MemorySegment.copy(m, Blocks.F32, at, out, o, n);
+        }
+    }
+
+    /**
+     * F16: a chunk of halves copied to a short array, widened in a plain loop (C2 turns
+     * Float.float16ToFloat over arrays into vector conversions), then a float dot.
+     */
+    static final class F16Kernel extends Kernel {
+        private static final int CHUNK = 512;
+
+        F16Kernel() { super(TensorType.F16); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            short[] halves = new short[CHUNK];
+            float[] w = new float[CHUNK];
+            float sum = 0;
+            for (int i = 0; i < n; i += CHUNK) {
+                int len = Math.min(CHUNK, n - i);
+                widen(m, at + 2L * i, halves, w, len);
+                sum += dotF32(w, 0, x, xo + i, len);
+            }
+            return sum;
+        }
+
+        @Override
+        public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            short[] halves = new short[Math.min(n, CHUNK)];
+            for (int i = 0; i < n; i += CHUNK) {
+                int len = Math.min(CHUNK, n - i);
+                MemorySegment.copy(m, Blocks.U16, at + 2L * i, halves, 0, len);
+                for (int k = 0; k < len; k++) out[o + i + k] = Float.float16ToFloat(halves[k]);
+            }
+        }
+
+        private static void widen(MemorySegment m, long at, short[] halves, float[] w, int len) {
+            MemorySegment.copy(m, Blocks.U16, at, halves, 0, len);
+            for (int k = 0; k < len; k++) w[k] = Float.float16ToFloat(halves[k]);
         }
     }
 
