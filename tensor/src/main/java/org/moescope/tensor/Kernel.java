@@ -215,10 +215,19 @@ public abstract class Kernel {
 
         F16Kernel() { super(TensorType.F16); }
 
+        /** Per-thread chunk buffers: allocating them per row made the garbage collector the bottleneck. */
+        private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+        private static final class Buffers {
+            final short[] halves = new short[CHUNK];
+            final float[] floats = new float[CHUNK];
+        }
+
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            short[] halves = new short[CHUNK];
-            float[] w = new float[CHUNK];
+            Buffers buffers = BUFFERS.get();
+            short[] halves = buffers.halves;
+            float[] w = buffers.floats;
             float sum = 0;
             for (int i = 0; i < n; i += CHUNK) {
                 int len = Math.min(CHUNK, n - i);
