@@ -65,14 +65,39 @@ public final class Debias implements Study {
                 female.add(ctx.model().encodeUserMessage(null, p[0]));
                 male.add(ctx.model().encodeUserMessage(null, p[1]));
             }
-            VectorMaker.Reduction reduction = ctx.option("reduction", "last").equals("mean") ? VectorMaker.Reduction.MEAN : VectorMaker.Reduction.LAST;
-            out.parameter("reduction", reduction.name().toLowerCase());
-            Map<Integer, float[]> vectors = VectorMaker.make(ctx.model().transformer(), female, male, layers, VectorMaker.Method.DIFFMEAN, reduction);
+            String method = ctx.option("method", "direction");
+            if (!List.of("direction", "experts").contains(method)) throw new IllegalArgumentException("method must be direction or experts, not " + method);
+            out.parameter("method", method);
+            Profile ablate;
+            if (method.equals("direction")) {
+                VectorMaker.Reduction reduction = ctx.option("reduction", "last").equals("mean") ? VectorMaker.Reduction.MEAN : VectorMaker.Reduction.LAST;
+                out.parameter("reduction", reduction.name().toLowerCase());
+                Map<Integer, float[]> vectors = VectorMaker.make(ctx.model().transformer(), female, male, layers, VectorMaker.Method.DIFFMEAN, reduction);
+                SteeringVectors.writeSafetensors(ctx.output("gender.safetensors"), vectors, config.layerCount());
+                ablate = Profile.parse("{\"name\": \"ablate-gender\", \"steer\": [{\"layers\": " + layers + ", \"point\": \"resid_post\", "
+                        + "\"mode\": \"ablate\", \"vector\": \"gender.safetensors#vectors\"}]}", ctx.out());
+            } else {
+                // experts: the k experts (in the chosen layers) whose selection counts differ most between the female and the
+                // male contrast prompts, summed over every prompt token, are disabled
+                int k = ctx.option("k", 4);
+                out.parameter("k", k);
+                long[][] difference = new long[config.layerCount()][config.isMoe() ? config.moe().experts() : 0];
+                for (int i = 0; i < PAIRS.length; i++) {
+                    count(ctx.evaluator().promptRouting(PAIRS[i][0], true, null), difference, 1);
+                    count(ctx.evaluator().promptRouting(PAIRS[i][1], true, null), difference, -1);
+                }
+                List<org.moescope.study.Profiles.LayerExpert> ranked = new ArrayList<>();
+                for (int l : layers) for (int e = 0; e < difference[l].length; e++) ranked.add(new org.moescope.study.Profiles.LayerExpert(l, e));
+                ranked.sort(java.util.Comparator.comparingLong((org.moescope.study.Profiles.LayerExpert le) -> -Math.abs(difference[le.layer()][le.expert()])));
+                List<Map<String, Object>> selective = new ArrayList<>();
+                for (var le : ranked.subList(0, Math.min(8, ranked.size()))) {
+                    selective.add(Map.of("layer", le.layer(), "expert", le.expert(), "female_minus_male", difference[le.layer()][le.expert()]));
+                }
+                out.table("gender_selective_experts", selective);
+                ablate = org.moescope.study.Profiles.experts("disable-gender-experts", "disable", ranked.subList(0, Math.min(k, ranked.size())));
+            }
             done[0] += 2L * PAIRS.length;
             progress.update(done[0]);
-            SteeringVectors.writeSafetensors(ctx.output("gender.safetensors"), vectors, config.layerCount());
-            Profile ablate = Profile.parse("{\"name\": \"ablate-gender\", \"steer\": [{\"layers\": " + layers + ", \"point\": \"resid_post\", "
-                    + "\"mode\": \"ablate\", \"vector\": \"gender.safetensors#vectors\"}]}", ctx.out());
             out.profile("ablation", ablate.json());
 
             // each occupation is asked `samples` times at temperature 1 (seeded): ratios, not single greedy answers
@@ -119,8 +144,10 @@ public final class Debias implements Study {
             out.write(ctx.output("summary.json"));
 
             Html html = new Html("Gender-direction ablation — " + ctx.model().file().path().getFileName());
-            html.paragraph("Share of answers whose first pronoun is female (she/her), per group of occupations, before and after removing "
-                    + "the gender direction at layers " + layers + ". Perplexity of the original answers: " + pplBase + " before, " + pplAblated + " after.");
+            String intervention = method.equals("direction") ? "removing the gender direction at layers " + layers
+                    : "disabling the experts whose routing differs most between female and male contrast prompts (" + ablate.json() + ")";
+            html.paragraph("Share of answers whose first pronoun is female (she/her), per group of occupations, before and after "
+                    + intervention + ". Perplexity of the original answers: " + pplBase + " before, " + pplAblated + " after.");
             html.figure(Svg.barChart("Female pronoun share by stereotype group", "share", bars), "95% bootstrap intervals over occupations.");
             List<List<String>> table = new ArrayList<>();
             for (var r : perOccupation) table.add(List.of(r.get("occupation").toString(), r.get("stereotype").toString(),
@@ -131,6 +158,15 @@ public final class Debias implements Study {
             html.write(ctx.output("report.html"));
         }
         return out;
+    }
+
+    private static void count(List<org.moescope.runtime.RoutingRecorder.TokenRouting> routing, long[][] counts, int sign) {
+        for (var token : routing) {
+            for (int l = 0; l < token.experts().length; l++) {
+                if (token.experts()[l] == null) continue;
+                for (int e : token.experts()[l]) counts[l][e] += sign;
+            }
+        }
     }
 
     private static Figure femaleShare(List<Evaluator.Generation> gens, List<Integer> indices, long seed) {
