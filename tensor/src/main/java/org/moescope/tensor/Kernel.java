@@ -86,6 +86,7 @@ public abstract class Kernel {
             case Q4_0 -> new Q4Kernel();
             case Q5_0 -> new Q5Kernel();
             case Q4_K -> new Q4KKernel();
+            case Q5_K -> new Q5KKernel();
             case Q6_K -> new Q6KKernel();
             default -> new Kernel(type) {};
         };
@@ -467,6 +468,49 @@ public abstract class Kernel {
         private static int scale(byte[] h, int j) { return j < 4 ? h[4 + j] & 63 : (h[8 + j] & 0xF) | (((h[j] & 0xFF) >> 6) << 4); }
 
         private static int min(byte[] h, int j) { return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4); }
+    }
+
+    /**
+     * Q5_K: Q4_K's super-block (d, dmin, 6-bit scales and mins) with a fifth bit per value from
+     * qh (bit 2j for the low nibbles of group j, bit 2j+1 for the high ones).
+     */
+    static final class Q5KKernel extends Kernel {
+        Q5KKernel() { super(TensorType.Q5_K); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector acc = FloatVector.zero(F);
+            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 176L * b;
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                float d = half(h, 0), dmin = half(h, 2);
+                long qh = block + 16, q = block + 48;
+                int xb = xo + 256 * b;
+                for (int j = 0; j < 4; j++, q += 32) {
+                    FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xsLo = FloatVector.zero(F), xsHi = FloatVector.zero(F);
+                    for (int k = 0; k < 4; k++) {
+                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
+                        IntVector high = (IntVector) ByteVector.fromMemorySegment(B8, m, qh + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
+                        FloatVector a = FloatVector.fromArray(F, x, xb + 64 * j + 8 * k);
+                        FloatVector c = FloatVector.fromArray(F, x, xb + 64 * j + 32 + 8 * k);
+                        IntVector fifthLo = high.lanewise(VectorOperators.LSHR, 2 * j).and(1).lanewise(VectorOperators.LSHL, 4);
+                        IntVector fifthHi = high.lanewise(VectorOperators.LSHR, 2 * j + 1).and(1).lanewise(VectorOperators.LSHL, 4);
+                        lo = ((FloatVector) bytes.and(0xF).or(fifthLo).convert(VectorOperators.I2F, 0)).fma(a, lo);
+                        hi = ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).or(fifthHi).convert(VectorOperators.I2F, 0)).fma(c, hi);
+                        xsLo = xsLo.add(a);
+                        xsHi = xsHi.add(c);
+                    }
+                    int is = 2 * j;
+                    acc = lo.fma(FloatVector.broadcast(F, d * Q4KKernel.scale(h, is)), acc);
+                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Q4KKernel.min(h, is)), acc);
+                    acc = hi.fma(FloatVector.broadcast(F, d * Q4KKernel.scale(h, is + 1)), acc);
+                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Q4KKernel.min(h, is + 1)), acc);
+                }
+            }
+            return sum(acc);
+        }
     }
 
     /** Q6_K: 6-bit values (4 low bits in ql, 2 high in qh, offset 32), an int8 scale per 16, one f16 d. */
