@@ -81,6 +81,27 @@ class StudiesTest {
         Path slice = slice("bias-dev.jsonl", 2, r -> r.get("stereotype").asText().equals("female"), r -> r.get("stereotype").asText().equals("male"));
         JsonNode summary = run("debias", slice, Map.of("samples", "2", "tokens", "12"));
         assertThat(summary.at("/figures/female_jobs.female_share_before/value").asDouble()).isBetween(0.0, 1.0);
+        assertThat(summary.at("/parameters/method").asText()).isEqualTo("unembedding");
+        // the default ablation removes the readout directions: female and male pronouns get equal logits at every position
+        // (up to the Q8_0 rounding of the activations before this GGUF's LM head, as llama.cpp computes it)
+        JsonNode ablation = null;
+        for (JsonNode p : summary.get("profiles")) if (p.get("role").asText().equals("ablation")) ablation = p.get("profile");
+        assertThat(ablation).as("the ablation profile is recorded").isNotNull();
+        var profile = org.moescope.probe.profile.Profile.of(ablation, dir.resolve("debias"));
+        var transformer = model.transformer();
+        var session = new org.moescope.runtime.Session(transformer, 64, 64);
+        session.setHooks(new org.moescope.probe.profile.ProfileHooks(profile, file.config()));
+        session.feed(model.encodeUserMessage(null, "Tell me about the nurse."), org.moescope.model.hook.Batch.Phase.PROMPT);
+        float[] logits = session.logits();
+        for (String[] pair : org.moescope.study.studies.Debias.PRONOUNS) {
+            int[] f = model.tokenizer().encode(pair[0], false, false), m = model.tokenizer().encode(pair[1], false, false);
+            if (f.length != 1 || m.length != 1) continue;
+            assertThat(Math.abs(logits[f[0]] - logits[m[0]])).as("%s vs %s", pair[0], pair[1]).isLessThan(0.02f);
+        }
+        var plain = new org.moescope.runtime.Session(transformer, 64, 64);
+        plain.feed(model.encodeUserMessage(null, "Tell me about the nurse."), org.moescope.model.hook.Batch.Phase.PROMPT);
+        int she = model.tokenizer().encode("She", false, false)[0], he = model.tokenizer().encode("He", false, false)[0];
+        assertThat(Math.abs(plain.logits()[she] - plain.logits()[he])).as("without the ablation the model prefers one").isGreaterThan(0.5f);
     }
 
     @Test

@@ -44,7 +44,7 @@ public final class Debias implements Study {
 
     @Override public String name() { return "debias"; }
 
-    @Override public String description() { return "a gender direction ablated from the residual stream: pronoun ratios per occupation, perplexity"; }
+    @Override public String description() { return "gender ablated (pronoun readout directions, a contrast direction, or experts): pronoun ratios per occupation, perplexity"; }
 
     @Override
     public StudyOutput run(StudyContext ctx) {
@@ -65,8 +65,10 @@ public final class Debias implements Study {
                 female.add(ctx.model().encodeUserMessage(null, p[0]));
                 male.add(ctx.model().encodeUserMessage(null, p[1]));
             }
-            String method = ctx.option("method", "direction");
-            if (!List.of("direction", "experts").contains(method)) throw new IllegalArgumentException("method must be direction or experts, not " + method);
+            String method = ctx.option("method", "unembedding");
+            if (!List.of("direction", "experts", "unembedding").contains(method)) {
+                throw new IllegalArgumentException("method must be direction, experts or unembedding, not " + method);
+            }
             out.parameter("method", method);
             Profile ablate;
             if (method.equals("direction")) {
@@ -76,6 +78,21 @@ public final class Debias implements Study {
                 SteeringVectors.writeSafetensors(ctx.output("gender.safetensors"), vectors, config.layerCount());
                 ablate = Profile.parse("{\"name\": \"ablate-gender\", \"steer\": [{\"layers\": " + layers + ", \"point\": \"resid_post\", "
                         + "\"mode\": \"ablate\", \"vector\": \"gender.safetensors#vectors\"}]}", ctx.out());
+            } else if (method.equals("unembedding")) {
+                // the directions along which the final residual stream separates female from male pronoun logits:
+                // logit(f) − logit(m) = ((W_f − W_m) ⊙ g) · h / rms(h) with g the final norm's weight, so removing
+                // (W_f − W_m) ⊙ g from the last layer's output makes the pair's logits equal. From the weights alone.
+                List<float[]> directions = pronounDirections(ctx.model());
+                int last = config.layerCount() - 1;
+                StringBuilder steer = new StringBuilder();
+                for (int i = 0; i < directions.size(); i++) {
+                    SteeringVectors.writeSafetensors(ctx.output("pronoun-" + i + ".safetensors"), Map.of(last, directions.get(i)), config.layerCount());
+                    if (i > 0) steer.append(", ");
+                    steer.append("{\"layers\": [").append(last).append("], \"point\": \"resid_post\", \"mode\": \"ablate\", \"vector\": \"pronoun-")
+                            .append(i).append(".safetensors#vectors\"}");
+                }
+                out.parameter("pronoun_directions", directions.size());
+                ablate = Profile.parse("{\"name\": \"ablate-pronoun-readout\", \"steer\": [" + steer + "]}", ctx.out());
             } else {
                 // experts: the k experts (in the chosen layers) whose selection counts differ most between the female and the
                 // male contrast prompts, summed over every prompt token, are disabled
@@ -145,6 +162,7 @@ public final class Debias implements Study {
 
             Html html = new Html("Gender-direction ablation — " + ctx.model().file().path().getFileName());
             String intervention = method.equals("direction") ? "removing the gender direction at layers " + layers
+                    : method.equals("unembedding") ? "removing, from the last layer's output, the directions that separate female from male pronoun logits"
                     : "disabling the experts whose routing differs most between female and male contrast prompts (" + ablate.json() + ")";
             html.paragraph("Share of answers whose first pronoun is female (she/her), per group of occupations, before and after "
                     + intervention + ". Perplexity of the original answers: " + pplBase + " before, " + pplAblated + " after.");
@@ -158,6 +176,42 @@ public final class Debias implements Study {
             html.write(ctx.output("report.html"));
         }
         return out;
+    }
+
+    /** Female/male pronoun pairs whose forms are one token each in this vocabulary. */
+    public static final String[][] PRONOUNS = {{"She", "He"}, {" she", " he"}, {"Her", "His"}, {" her", " his"}, {" her", " him"}, {" herself", " himself"}};
+
+    /** (W_f − W_m) ⊙ g for each single-token pronoun pair, made orthonormal (Gram–Schmidt) so that ablating them in turn removes all. */
+    static List<float[]> pronounDirections(org.moescope.runtime.TextModel model) {
+        var weights = model.file().weights();
+        int hidden = model.file().config().hiddenSize();
+        float[] gain = new float[hidden];
+        org.moescope.tensor.Kernel.of(weights.outputNorm().type()).dequantize(weights.outputNorm().data(), 0, gain, 0, hidden);
+        var output = org.moescope.tensor.Matrix.of(weights.output() != null ? weights.output() : weights.tokenEmbedding());
+        List<float[]> basis = new ArrayList<>();
+        float[] female = new float[hidden], male = new float[hidden];
+        for (String[] pair : PRONOUNS) {
+            int[] f = model.tokenizer().encode(pair[0], false, false), m = model.tokenizer().encode(pair[1], false, false);
+            if (f.length != 1 || m.length != 1) continue;
+            output.dequantizeRow(f[0], female, 0);
+            output.dequantizeRow(m[0], male, 0);
+            double[] v = new double[hidden];
+            for (int i = 0; i < hidden; i++) v[i] = (double) (female[i] - male[i]) * gain[i];
+            for (float[] b : basis) {
+                double dot = 0;
+                for (int i = 0; i < hidden; i++) dot += v[i] * b[i];
+                for (int i = 0; i < hidden; i++) v[i] -= dot * b[i];
+            }
+            double norm = 0;
+            for (double x : v) norm += x * x;
+            norm = Math.sqrt(norm);
+            if (norm < 1e-6) continue;
+            float[] unit = new float[hidden];
+            for (int i = 0; i < hidden; i++) unit[i] = (float) (v[i] / norm);
+            basis.add(unit);
+        }
+        if (basis.isEmpty()) throw new IllegalArgumentException("no female/male pronoun pair is a single token in this vocabulary");
+        return basis;
     }
 
     private static void count(List<org.moescope.runtime.RoutingRecorder.TokenRouting> routing, long[][] counts, int sign) {
