@@ -284,8 +284,24 @@ public abstract class Kernel {
 
         Q8Kernel() { super(TensorType.Q8_0); }
 
+        private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (FP.length() == 16) {
+                // AVX-512: a block is two 16-lane halves (written out here: a helper returning a vector would box it)
+                FloatVector total = FloatVector.zero(FP);
+                for (int b = 0; b < n / 32; b++) {
+                    long block = at + 34L * b;
+                    int xb = xo + 32 * b;
+                    FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
+                            .mul(FloatVector.fromArray(FP, x, xb));
+                    s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                            .fma(FloatVector.fromArray(FP, x, xb + 16), s);
+                    total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
+                }
+                return sumPreferred(total);
+            }
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector total = FloatVector.zero(F);
             for (int b = 0; b < n / 32; b++) {
