@@ -74,11 +74,11 @@ public final class Matrix {
      * kernel, the same bits), reading each weight row from memory once for all of them: decoding
      * several sequences in one pass gives each exactly what decoding it alone gives.
      */
-    public static final int ROW_EXACT_TOKENS = 8;
+    public static final int ROW_EXACT_TOKENS = 4;
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
-     * {@code scratch} holds one decoded row (at least {@code columns} floats).
+     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for two, rows go in pairs.
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
         if (tokens == 1) {
@@ -92,7 +92,21 @@ public final class Matrix {
             }
             return;
         }
-        for (int r = rowFrom; r < rowTo; r++) {
+        int r = rowFrom;
+        if (scratch.length >= 2 * columns) {
+            // two rows at a time: each activation vector loaded once serves both
+            for (; r + 1 < rowTo; r += 2) {
+                kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
+                kernel.dequantize(data, (r + 1) * rowBytes, scratch, columns, columns);
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) Kernel.dot2x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);
+                for (; t < tokens; t++) {
+                    y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
+                    y[t * yStride + r + 1] = Kernel.dotF32(scratch, columns, x, t * xStride, columns);
+                }
+            }
+        }
+        for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
             int t = 0;
             for (; t + 4 <= tokens; t += 4) Kernel.dot4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);

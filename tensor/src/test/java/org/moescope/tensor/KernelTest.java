@@ -106,6 +106,21 @@ class KernelTest {
     }
 
     @Test
+    void rowPairsInBatchedProductsChangeNoBit() {
+        // 13 tokens (past the row-exact limit), 9 rows (an odd one left over): pairs of rows against rows one by one
+        MemorySegment m = randomRows(TensorType.Q8_0, 9, 512, 12);
+        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", TensorType.Q8_0, new long[] {9, 512}, m));
+        int tokens = 13;
+        float[] x = new float[tokens * 512];
+        SplittableRandom r = new SplittableRandom(6);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        float[] oneByOne = new float[tokens * 9], paired = new float[tokens * 9];
+        w.matMul(x, 512, tokens, oneByOne, 9, 0, 9, new float[512]);
+        w.matMul(x, 512, tokens, paired, 9, 0, 9, new float[2 * 512]);
+        assertThat(paired).isEqualTo(oneByOne);
+    }
+
+    @Test
     void q8ActivationsRoundAsLlamaCppDoes() {
         float[] x = new float[32];
         for (int i = 0; i < 32; i++) x[i] = i - 16.5f;
