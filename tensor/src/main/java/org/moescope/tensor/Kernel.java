@@ -85,6 +85,7 @@ public abstract class Kernel {
             case Q8_0 -> new Q8Kernel();
             case Q4_0 -> new Q4Kernel();
             case Q5_0 -> new Q5Kernel();
+            case MXFP4 -> new Mxfp4Kernel();
             case Q4_K -> new Q4KKernel();
             case Q5_K -> new Q5KKernel();
             case Q6_K -> new Q6KKernel();
@@ -455,6 +456,39 @@ public abstract class Kernel {
                             .intoArray(out, o + 32 * b + 16 + 8 * h);
                 }
             }
+        }
+    }
+
+    /**
+     * MXFP4 (gpt-oss experts): 32 E2M1 values (nibbles, doubled: 0, 1, 2, 3, 4, 6, 8, 12 and their
+     * negatives) with one E8M0 scale (halved) per block. The value is worked out in int lanes:
+     * mantissa bit m, exponent e: e = 0 gives m, else (2 + m) shifted left by e − 1; bit 3 is the sign.
+     */
+    static final class Mxfp4Kernel extends Kernel {
+        Mxfp4Kernel() { super(TensorType.MXFP4); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 17L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 1 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    for (int part = 0; part < 2; part++) {
+                        IntVector nibble = part == 0 ? q.and(0xF) : q.lanewise(VectorOperators.LSHR, 4).and(0xF);
+                        IntVector mantissa = nibble.and(1), exponent = nibble.lanewise(VectorOperators.LSHR, 1).and(3);
+                        IntVector magnitude = mantissa.add(2).lanewise(VectorOperators.LSHL, exponent.sub(1).max(0))
+                                .blend(mantissa, exponent.compare(VectorOperators.EQ, 0));
+                        IntVector value = magnitude.blend(magnitude.neg(), nibble.compare(VectorOperators.GE, 8));
+                        s = ((FloatVector) value.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 * part + 8 * h), s);
+                    }
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.e8m0Half(m.get(java.lang.foreign.ValueLayout.JAVA_BYTE, block) & 0xFF)), total);
+            }
+            return sum(total);
         }
     }
 
