@@ -85,6 +85,8 @@ public abstract class Kernel {
             case Q8_0 -> new Q8Kernel();
             case Q4_0 -> new Q4Kernel();
             case Q5_0 -> new Q5Kernel();
+            case Q4_1 -> new Q41Kernel();
+            case Q5_1 -> new Q51Kernel();
             case MXFP4 -> new Mxfp4Kernel();
             case Q4_K -> new Q4KKernel();
             case Q5_K -> new Q5KKernel();
@@ -456,6 +458,62 @@ public abstract class Kernel {
                             .intoArray(out, o + 32 * b + 16 + 8 * h);
                 }
             }
+        }
+    }
+
+    /** Q4_1: 32 nibbles with a scale d and an offset m per block: Σ (d·q + m)·x = d·Σ q·x + m·Σ x. */
+    static final class Q41Kernel extends Kernel {
+        Q41Kernel() { super(TensorType.Q4_1); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 20L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = FloatVector.zero(F), xs = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 4 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector a = FloatVector.fromArray(F, x, xb + 8 * h), c = FloatVector.fromArray(F, x, xb + 16 + 8 * h);
+                    s = ((FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0)).fma(a, s);
+                    s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(c, s);
+                    xs = xs.add(a).add(c);
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
+                total = xs.fma(FloatVector.broadcast(F, Blocks.half(m, block + 2)), total);
+            }
+            return sum(total);
+        }
+    }
+
+    /** Q5_1: Q4_1 with Q5_0's fifth bits (qh, bit j for value j). */
+    static final class Q51Kernel extends Kernel {
+        Q51Kernel() { super(TensorType.Q5_1); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 24L * b;
+                int xb = xo + 32 * b;
+                IntVector qh = IntVector.broadcast(I, m.get(Blocks.I32, block + 4));
+                FloatVector s = FloatVector.zero(F), xs = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 8 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector shift = Q5Kernel.LANE.add(8 * h);
+                    IntVector high0 = qh.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector high1 = qh.lanewise(VectorOperators.LSHR, shift.add(16)).and(1).lanewise(VectorOperators.LSHL, 4);
+                    FloatVector a = FloatVector.fromArray(F, x, xb + 8 * h), c = FloatVector.fromArray(F, x, xb + 16 + 8 * h);
+                    s = ((FloatVector) q.and(0xF).or(high0).convert(VectorOperators.I2F, 0)).fma(a, s);
+                    s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high1).convert(VectorOperators.I2F, 0)).fma(c, s);
+                    xs = xs.add(a).add(c);
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
+                total = xs.fma(FloatVector.broadcast(F, Blocks.half(m, block + 2)), total);
+            }
+            return sum(total);
         }
     }
 
