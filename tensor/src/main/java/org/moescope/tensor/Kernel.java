@@ -89,6 +89,7 @@ public abstract class Kernel {
             case Q5_1 -> new Q51Kernel();
             case MXFP4 -> new Mxfp4Kernel();
             case Q4_K -> new Q4KKernel();
+            case Q2_K -> new Q2KKernel();
             case Q5_K -> new Q5KKernel();
             case Q6_K -> new Q6KKernel();
             default -> new Kernel(type) {};
@@ -547,6 +548,45 @@ public abstract class Kernel {
                 total = s.fma(FloatVector.broadcast(F, Blocks.e8m0Half(m.get(java.lang.foreign.ValueLayout.JAVA_BYTE, block) & 0xFF)), total);
             }
             return sum(total);
+        }
+    }
+
+    /**
+     * Q2_K: super-blocks of 256 = 16 groups of 16 two-bit values, each group with a 4-bit scale and a
+     * 4-bit min (d·sc·q − dmin·m); the 2-bit fields of 32 bytes are read four times, shifted by 0, 2, 4, 6.
+     */
+    static final class Q2KKernel extends Kernel {
+        Q2KKernel() { super(TensorType.Q2_K); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector acc = FloatVector.zero(F);
+            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 84L * b;
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                float d = Blocks.half(m, block + 80), dmin = Blocks.half(m, block + 82);
+                int xb = xo + 256 * b;
+                int is = 0;
+                for (int part = 0; part < 2; part++) {
+                    long q = block + 16 + 32 * part;
+                    for (int j = 0; j < 4; j++) {
+                        for (int sub = 0; sub < 2; sub++, is++) {
+                            int xg = xb + 128 * part + 32 * j + 16 * sub;
+                            IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 16 * sub, LE).convertShape(VectorOperators.B2I, I, 0);
+                            IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 16 * sub + 8, LE).convertShape(VectorOperators.B2I, I, 0);
+                            FloatVector a0 = FloatVector.fromArray(F, x, xg), a1 = FloatVector.fromArray(F, x, xg + 8);
+                            FloatVector s = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).mul(a0);
+                            s = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).fma(a1, s);
+                            int sc = h[is] & 0xFF;
+                            acc = s.fma(FloatVector.broadcast(F, d * (sc & 0xF)), acc);
+                            acc = a0.add(a1).fma(FloatVector.broadcast(F, -dmin * (sc >> 4)), acc);
+                        }
+                    }
+                }
+            }
+            return sum(acc);
         }
     }
 
