@@ -90,6 +90,7 @@ public abstract class Kernel {
             case MXFP4 -> new Mxfp4Kernel();
             case Q4_K -> new Q4KKernel();
             case Q2_K -> new Q2KKernel();
+            case Q3_K -> new Q3KKernel();
             case Q5_K -> new Q5KKernel();
             case Q6_K -> new Q6KKernel();
             default -> new Kernel(type) {};
@@ -587,6 +588,58 @@ public abstract class Kernel {
                 }
             }
             return sum(acc);
+        }
+    }
+
+    /**
+     * Q3_K: Q2_K's 2-bit fields plus a third (inverted) bit per value from hmask, with 16 signed 6-bit
+     * scales packed in 12 bytes and one f16 d per super-block.
+     */
+    static final class Q3KKernel extends Kernel {
+        Q3KKernel() { super(TensorType.Q3_K); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector acc = FloatVector.zero(F);
+            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
+            for (int b = 0; b < n / 256; b++) {
+                long block = at + 110L * b;
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 96, h, 0, 14);
+                float d = half(h, 12);
+                int a0 = int32(h, 0), a1 = int32(h, 4), tmp = int32(h, 8);
+                int[] aux = {
+                    (a0 & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4),
+                    (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
+                    ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
+                    ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
+                int xb = xo + 256 * b;
+                int is = 0;
+                for (int part = 0; part < 2; part++) {
+                    long q = block + 32 + 32 * part;
+                    for (int j = 0; j < 4; j++) {
+                        int bit = 4 * part + j;
+                        for (int sub = 0; sub < 2; sub++, is++) {
+                            int xg = xb + 128 * part + 32 * j + 16 * sub;
+                            FloatVector s = FloatVector.zero(F);
+                            for (int c = 0; c < 2; c++) {
+                                IntVector qv = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 16 * sub + 8 * c, LE).convertShape(VectorOperators.B2I, I, 0);
+                                IntVector hv = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 16 * sub + 8 * c, LE).convertShape(VectorOperators.B2I, I, 0);
+                                IntVector value = qv.lanewise(VectorOperators.LSHR, 2 * j).and(3)
+                                        .add(hv.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 2)).sub(4);
+                                s = ((FloatVector) value.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xg + 8 * c), s);
+                            }
+                            int scale = (byte) (aux[is / 4] >>> (8 * (is % 4)));
+                            acc = s.fma(FloatVector.broadcast(F, d * (scale - 32)), acc);
+                        }
+                    }
+                }
+            }
+            return sum(acc);
+        }
+
+        private static int int32(byte[] h, int i) {
+            return (h[i] & 0xFF) | (h[i + 1] & 0xFF) << 8 | (h[i + 2] & 0xFF) << 16 | (h[i + 3] & 0xFF) << 24;
         }
     }
 
