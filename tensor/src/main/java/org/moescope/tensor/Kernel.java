@@ -88,6 +88,7 @@ public abstract class Kernel {
             case Q4_1 -> new Q41Kernel();
             case Q5_1 -> new Q51Kernel();
             case MXFP4 -> new Mxfp4Kernel();
+            case IQ4_NL -> new Iq4NlKernel();
             case Q4_K -> new Q4KKernel();
             case Q2_K -> new Q2KKernel();
             case Q3_K -> new Q3KKernel();
@@ -514,6 +515,36 @@ public abstract class Kernel {
                 }
                 total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
                 total = xs.fma(FloatVector.broadcast(F, Blocks.half(m, block + 2)), total);
+            }
+            return sum(total);
+        }
+    }
+
+    /** IQ4_NL: 32 nibbles indexing a fixed non-linear grid of 16 values, one f16 scale per block. */
+    static final class Iq4NlKernel extends Kernel {
+        private static final IntVector LOW = IntVector.fromArray(IntVector.SPECIES_256, new int[] {-127, -104, -83, -65, -49, -35, -22, -10}, 0);
+        private static final IntVector HIGH = IntVector.fromArray(IntVector.SPECIES_256, new int[] {1, 13, 25, 38, 53, 69, 89, 113}, 0);
+
+        Iq4NlKernel() { super(TensorType.IQ4_NL); }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (F.length() != 8) return super.dot(m, at, x, xo, n);
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0; b < n / 32; b++) {
+                long block = at + 18L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = FloatVector.zero(F);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, m, block + 2 + 8 * h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector lo = q.and(0xF), hi = q.lanewise(VectorOperators.LSHR, 4).and(0xF);
+                    // the grid's first and second halves, picked by bit 3 of the index
+                    IntVector loValue = lo.and(7).selectFrom(LOW).blend(lo.and(7).selectFrom(HIGH), lo.compare(VectorOperators.GE, 8));
+                    IntVector hiValue = hi.and(7).selectFrom(LOW).blend(hi.and(7).selectFrom(HIGH), hi.compare(VectorOperators.GE, 8));
+                    s = ((FloatVector) loValue.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 8 * h), s);
+                    s = ((FloatVector) hiValue.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 + 8 * h), s);
+                }
+                total = s.fma(FloatVector.broadcast(F, Blocks.half(m, block)), total);
             }
             return sum(total);
         }
