@@ -55,12 +55,13 @@ final class BenchCommand implements Callable<Integer> {
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve())) {
             Transformer transformer = Transformer.of(file);
-            org.moescope.model.hook.Hooks interventions = profile == null ? null : Profiles.hooks(Profiles.load(profile), profile, file, null);
+            org.moescope.probe.profile.Profile loaded = profile == null ? null : Profiles.load(profile);
+            org.moescope.model.hook.Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
             TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());
             org.moescope.model.hook.Hooks hooks = interventions == null && recorder == null
                     ? org.moescope.model.hook.Hooks.NONE : CompositeHooks.of(interventions, recorder);
             TraceStore store = trace == null ? null : TraceStore.open(trace);
-            int run = store == null ? -1 : store.beginRun(file.path().getFileName().toString(), profile == null ? "{}" : Profiles.load(profile).toJson(), "bench");
+            int run = store == null ? -1 : store.beginRun(file.path().getFileName().toString(), loaded == null ? "{}" : loaded.toJson(), "bench");
             int vocabulary = file.config().vocabularySize();
             SplittableRandom random = new SplittableRandom(1234);
             List<Map<String, Object>> results = new ArrayList<>();

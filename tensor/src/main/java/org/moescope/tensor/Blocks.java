@@ -35,13 +35,31 @@ public final class Blocks {
         return Float.intBitsToFloat(bits);
     }
 
-    /** get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K/Q5_K block. */
-    static int scaleK4(MemorySegment m, long scales, int j) {
-        return j < 4 ? u8(m, scales + j) & 63 : (u8(m, scales + j + 4) & 0xF) | ((u8(m, scales + j - 4) >> 6) << 4);
+    /**
+     * get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K/Q5_K block, from the
+     * block's first 16 bytes (d, dmin, then the 12 packed bytes) copied into {@code h}.
+     */
+    static int scaleK4(byte[] h, int j) {
+        return j < 4 ? h[4 + j] & 63 : (h[8 + j] & 0xF) | (((h[j] & 0xFF) >> 6) << 4);
     }
 
-    static int minK4(MemorySegment m, long scales, int j) {
-        return j < 4 ? u8(m, scales + j + 4) & 63 : (u8(m, scales + j + 4) >> 4) | ((u8(m, scales + j) >> 6) << 4);
+    static int minK4(byte[] h, int j) {
+        return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4);
+    }
+
+    /** Copies a K-quant block's first 16 bytes (d, dmin, packed scales) into h, for scaleK4/minK4. */
+    static byte[] headerK4(MemorySegment m, long at, byte[] h) {
+        MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, at, h, 0, 16);
+        return h;
+    }
+
+    /** Q3_K's 16 signed 6-bit scales (kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f), four per int; read with scale3. */
+    static int[] scalesK3(int a0, int a1, int tmp) {
+        return new int[] {
+            (a0 & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4),
+            (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
+            ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
+            ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
     }
 
     /** Decodes {@code n} elements (whole blocks) of {@code type} starting at byte {@code at} into out[o..]. */
@@ -117,21 +135,23 @@ public final class Blocks {
             case Q3_K -> q3k(m, at, y, o);
             case Q4_K -> {
                 float d = half(m, at), dmin = half(m, at + 2);
-                long scales = at + 4, q = at + 16;
+                byte[] scales = headerK4(m, at, new byte[16]);
+                long q = at + 16;
                 for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-                    float d1 = d * scaleK4(m, scales, is), m1 = dmin * minK4(m, scales, is);
-                    float d2 = d * scaleK4(m, scales, is + 1), m2 = dmin * minK4(m, scales, is + 1);
+                    float d1 = d * scaleK4(scales, is), m1 = dmin * minK4(scales, is);
+                    float d2 = d * scaleK4(scales, is + 1), m2 = dmin * minK4(scales, is + 1);
                     for (int l = 0; l < 32; l++) y[o + j + l] = d1 * (u8(m, q + l) & 0xF) - m1;
                     for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * (u8(m, q + l) >> 4) - m2;
                 }
             }
             case Q5_K -> {
                 float d = half(m, at), dmin = half(m, at + 2);
-                long scales = at + 4, qh = at + 16, ql = at + 48;
+                byte[] scales = headerK4(m, at, new byte[16]);
+                long qh = at + 16, ql = at + 48;
                 int u1 = 1, u2 = 2;
                 for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
-                    float d1 = d * scaleK4(m, scales, is), m1 = dmin * minK4(m, scales, is);
-                    float d2 = d * scaleK4(m, scales, is + 1), m2 = dmin * minK4(m, scales, is + 1);
+                    float d1 = d * scaleK4(scales, is), m1 = dmin * minK4(scales, is);
+                    float d2 = d * scaleK4(scales, is + 1), m2 = dmin * minK4(scales, is + 1);
                     for (int l = 0; l < 32; l++) y[o + j + l] = d1 * ((u8(m, ql + l) & 0xF) + ((u8(m, qh + l) & u1) != 0 ? 16 : 0)) - m1;
                     for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * ((u8(m, ql + l) >> 4) + ((u8(m, qh + l) & u2) != 0 ? 16 : 0)) - m2;
                 }
@@ -193,13 +213,7 @@ public final class Blocks {
     private static void q3k(MemorySegment m, long at, float[] y, int o) {
         long hm = at, q = at + 32, sc = at + 96;
         float dAll = half(m, at + 108);
-        // unpack the 16 6-bit scales (kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f)
-        int a0 = m.get(I32, sc), a1 = m.get(I32, sc + 4), tmp = m.get(I32, sc + 8);
-        int[] aux = {
-            (a0 & 0x0f0f0f0f) | (((tmp) & 0x03030303) << 4),
-            (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
-            ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
-            ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
+        int[] aux = scalesK3(m.get(I32, sc), m.get(I32, sc + 4), m.get(I32, sc + 8));
         int is = 0, k = o, bit = 1;
         for (int n = 0; n < 256; n += 128, q += 32) {
             for (int j = 0, shift = 0; j < 4; j++, shift += 2, bit <<= 1) {
@@ -212,5 +226,5 @@ public final class Blocks {
     }
 
     /** Byte i of the unpacked scale words, as int8 (they are 6-bit values, so non-negative). */
-    private static int scale3(int[] aux, int i) { return (byte) (aux[i / 4] >>> (8 * (i % 4))); }
+    static int scale3(int[] aux, int i) { return (byte) (aux[i / 4] >>> (8 * (i % 4))); }
 }

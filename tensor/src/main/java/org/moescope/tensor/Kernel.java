@@ -283,7 +283,7 @@ public abstract class Kernel {
             float sum = 0;
             for (int i = 0; i < n; i += CHUNK) {
                 int len = Math.min(CHUNK, n - i);
-                widen(m, at + 2L * i, halves, w, len);
+                widen(m, at + 2L * i, halves, w, 0, len);
                 sum += dotF32(w, 0, x, xo + i, len);
             }
             return sum;
@@ -291,17 +291,13 @@ public abstract class Kernel {
 
         @Override
         public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
-            short[] halves = new short[Math.min(n, CHUNK)];
-            for (int i = 0; i < n; i += CHUNK) {
-                int len = Math.min(CHUNK, n - i);
-                MemorySegment.copy(m, Blocks.U16, at + 2L * i, halves, 0, len);
-                for (int k = 0; k < len; k++) out[o + i + k] = Float.float16ToFloat(halves[k]);
-            }
+            short[] halves = BUFFERS.get().halves;
+            for (int i = 0; i < n; i += CHUNK) widen(m, at + 2L * i, halves, out, o + i, Math.min(CHUNK, n - i));
         }
 
-        private static void widen(MemorySegment m, long at, short[] halves, float[] w, int len) {
+        private static void widen(MemorySegment m, long at, short[] halves, float[] out, int o, int len) {
             MemorySegment.copy(m, Blocks.U16, at, halves, 0, len);
-            for (int k = 0; k < len; k++) w[k] = Float.float16ToFloat(halves[k]);
+            for (int k = 0; k < len; k++) out[o + k] = Float.float16ToFloat(halves[k]);
         }
     }
 
@@ -638,12 +634,7 @@ public abstract class Kernel {
                 long block = at + 110L * b;
                 MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 96, h, 0, 14);
                 float d = half(h, 12);
-                int a0 = int32(h, 0), a1 = int32(h, 4), tmp = int32(h, 8);
-                int[] aux = {
-                    (a0 & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4),
-                    (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
-                    ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
-                    ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
+                int[] aux = Blocks.scalesK3(int32(h, 0), int32(h, 4), int32(h, 8));
                 int xb = xo + 256 * b;
                 int is = 0;
                 for (int part = 0; part < 2; part++) {
@@ -660,7 +651,7 @@ public abstract class Kernel {
                                         .add(hv.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 2)).sub(4);
                                 s = ((FloatVector) value.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xg + 8 * c), s);
                             }
-                            int scale = (byte) (aux[is / 4] >>> (8 * (is % 4)));
+                            int scale = Blocks.scale3(aux, is);
                             acc = s.fma(FloatVector.broadcast(F, d * (scale - 32)), acc);
                         }
                     }
@@ -692,7 +683,7 @@ public abstract class Kernel {
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
                 // d, dmin and the 12 packed scale bytes, copied once: scalar segment reads inside this loop are slow
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                Blocks.headerK4(m, block, h);
                 float d = half(h, 0), dmin = half(h, 2);
                 long q = block + 16;
                 int xb = xo + 256 * b;
@@ -708,10 +699,10 @@ public abstract class Kernel {
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    acc = lo.fma(FloatVector.broadcast(F, d * scale(h, is)), acc);
-                    accMin = xsLo.fma(FloatVector.broadcast(F, -dmin * min(h, is)), accMin);
-                    accHi = hi.fma(FloatVector.broadcast(F, d * scale(h, is + 1)), accHi);
-                    accMinHi = xsHi.fma(FloatVector.broadcast(F, -dmin * min(h, is + 1)), accMinHi);
+                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is)), acc);
+                    accMin = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is)), accMin);
+                    accHi = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is + 1)), accHi);
+                    accMinHi = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is + 1)), accMinHi);
                 }
             }
             return sum(acc.add(accMin).add(accHi.add(accMinHi)));
@@ -726,13 +717,13 @@ public abstract class Kernel {
             byte[] h = new byte[16];
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                Blocks.headerK4(m, block, h);
                 float d = half(h, 0), dmin = half(h, 2);
                 for (int j = 0; j < 4; j++) {
                     long q = block + 16 + 32 * j;
                     int y = o + 256 * b + 64 * j;
                     // d1·q − m1 as Blocks.dequantize computes it (bit for bit)
-                    float d1 = d * scale(h, 2 * j), m1 = dmin * min(h, 2 * j), d2 = d * scale(h, 2 * j + 1), m2 = dmin * min(h, 2 * j + 1);
+                    float d1 = d * Blocks.scaleK4(h, 2 * j), m1 = dmin * Blocks.minK4(h, 2 * j), d2 = d * Blocks.scaleK4(h, 2 * j + 1), m2 = dmin * Blocks.minK4(h, 2 * j + 1);
                     for (int k = 0; k < 4; k++) {
                         IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
                         ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, y + 8 * k);
@@ -741,11 +732,6 @@ public abstract class Kernel {
                 }
             }
         }
-
-        /** Blocks.scaleK4 / minK4 over the copied header (scales at h[4..16)). */
-        private static int scale(byte[] h, int j) { return j < 4 ? h[4 + j] & 63 : (h[8 + j] & 0xF) | (((h[j] & 0xFF) >> 6) << 4); }
-
-        private static int min(byte[] h, int j) { return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4); }
     }
 
     /**
@@ -762,7 +748,7 @@ public abstract class Kernel {
             byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 176L * b;
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                Blocks.headerK4(m, block, h);
                 float d = half(h, 0), dmin = half(h, 2);
                 long qh = block + 16, q = block + 48;
                 int xb = xo + 256 * b;
@@ -781,10 +767,10 @@ public abstract class Kernel {
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    acc = lo.fma(FloatVector.broadcast(F, d * Q4KKernel.scale(h, is)), acc);
-                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Q4KKernel.min(h, is)), acc);
-                    acc = hi.fma(FloatVector.broadcast(F, d * Q4KKernel.scale(h, is + 1)), acc);
-                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Q4KKernel.min(h, is + 1)), acc);
+                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is)), acc);
+                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is)), acc);
+                    acc = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is + 1)), acc);
+                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is + 1)), acc);
                 }
             }
             return sum(acc);
