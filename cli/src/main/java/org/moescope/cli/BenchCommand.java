@@ -53,14 +53,13 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (repetitions < 1) throw new UserException("-r must be at least 1");
         Threads.configure(threads);
-        try (ModelFile file = ModelFile.open(model.resolve())) {
+        try (ModelFile file = ModelFile.open(model.resolve()); TraceStore store = trace == null ? null : TraceStore.open(trace)) {
             Transformer transformer = Transformer.of(file);
             org.moescope.probe.profile.Profile loaded = profile == null ? null : Profiles.load(profile);
             org.moescope.model.hook.Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
             TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());
             org.moescope.model.hook.Hooks hooks = interventions == null && recorder == null
                     ? org.moescope.model.hook.Hooks.NONE : CompositeHooks.of(interventions, recorder);
-            TraceStore store = trace == null ? null : TraceStore.open(trace);
             int run = store == null ? -1 : store.beginRun(file.path().getFileName().toString(), loaded == null ? "{}" : loaded.toJson(), "bench");
             int vocabulary = file.config().vocabularySize();
             SplittableRandom random = new SplittableRandom(1234);
@@ -106,7 +105,6 @@ final class BenchCommand implements Callable<Integer> {
                 m.put("gigabytes_per_second", MemoryBandwidth.measure(1L << 30, 5));
                 results.add(m);
             }
-            if (store != null) store.close();
             print(results);
         }
         return 0;
