@@ -15,6 +15,7 @@ public final class Blocks {
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** IQ4_NL's non-linear 4-bit grid (kvalues_iq4nl). */
     static final byte[] IQ4NL = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -45,6 +46,19 @@ public final class Blocks {
 
     static int minK4(byte[] h, int j) {
         return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4);
+    }
+
+    /** scaleK4 over the header's bytes read as two little-endian longs (lo = bytes 0-7, hi = 8-15). */
+    static int scaleK4(long lo, long hi, int j) {
+        return j < 4 ? byteOf(lo, hi, 4 + j) & 63 : (byteOf(lo, hi, 8 + j) & 0xF) | ((byteOf(lo, hi, j) >> 6) << 4);
+    }
+
+    static int minK4(long lo, long hi, int j) {
+        return j < 4 ? byteOf(lo, hi, 8 + j) & 63 : (byteOf(lo, hi, 8 + j) >> 4) | ((byteOf(lo, hi, 4 + j) >> 6) << 4);
+    }
+
+    private static int byteOf(long lo, long hi, int i) {
+        return (int) ((i < 8 ? lo >>> (8 * i) : hi >>> (8 * (i - 8))) & 0xFF);
     }
 
     /** Copies a K-quant block's first 16 bytes (d, dmin, packed scales) into h, for scaleK4/minK4. */

@@ -6,8 +6,10 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -30,6 +32,11 @@ public abstract class Kernel {
      */
     static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /** Int lanes as wide as FP, and the bytes that widen into them (16 on AVX-512, 8 on AVX2). */
+    static final VectorSpecies<Integer> IP = VectorSpecies.of(int.class, FP.vectorShape());
+    static final VectorSpecies<Byte> BP = FP.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * FP.length())) : B8;
+    /** Whether the K-quant kernels' preferred-width paths apply (8 or 16 float lanes). */
+    static final boolean WIDE = FP.length() == 8 || FP.length() == 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** The f16 at h[i], little-endian. */
@@ -76,6 +83,54 @@ public abstract class Kernel {
     }
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[256]);
+
+    /**
+     * Group size of the activation sums this type's dot product uses (0: none). K-quant values carry
+     * an offset or a minimum per group (Σ(sc·q − m)·x = sc·Σq·x − m·Σx), and Σx depends on the
+     * activations only: {@link Matrix#matVec} computes it once per product with {@link #groupSums}
+     * and hands it to every row's {@link #dot(MemorySegment, long, float[], int, int, float[], int)}.
+     */
+    public int sumGroup() { return 0; }
+
+    /**
+     * {@link #dot(MemorySegment, long, float[], int, int)} given s[so + g] = Σ x[xo + g·group ...] for
+     * each group g of {@link #sumGroup} elements (from {@link #groupSums}); the same bits as without.
+     */
+    public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) { return dot(m, at, x, xo, n); }
+
+    /** s[so + g] = the sum of x[xo + g·group, xo + (g+1)·group), added in one fixed order. */
+    public static void groupSums(float[] x, int xo, int n, int group, float[] s, int so) {
+        int lanes = Math.min(FP.length(), group);
+        for (int g = 0; g < n / group; g++) {
+            int at = xo + g * group;
+            if (lanes == FP.length()) {
+                FloatVector v = FloatVector.fromArray(FP, x, at);
+                for (int k = lanes; k < group; k += lanes) v = v.add(FloatVector.fromArray(FP, x, at + k));
+                s[so + g] = sumPreferred(v);
+            } else {
+                float sum = 0;
+                for (int k = 0; k < group; k++) sum += x[at + k];
+                s[so + g] = sum;
+            }
+        }
+    }
+
+    private static final ThreadLocal<float[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new float[64]);
+
+    /** A thread's buffer of at least n floats for group sums (one per thread, grown when needed). */
+    static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
+        float[] b = buffers.get();
+        if (b.length < n) buffers.set(b = new float[Math.max(n, 2 * b.length)]);
+        return b;
+    }
+
+    /** The dot product of a kernel with group sums, computing them first (a one-off product). */
+    final float dotWithSums(MemorySegment m, long at, float[] x, int xo, int n) {
+        int group = sumGroup();
+        float[] s = groupSumBuffer(GROUP_SUMS, n / group);
+        groupSums(x, xo, n, group, s, 0);
+        return dot(m, at, x, xo, n, s, 0);
+    }
 
     public static Kernel of(TensorType type) {
         return switch (type) {
@@ -675,37 +730,50 @@ public abstract class Kernel {
         Q4KKernel() { super(TensorType.Q4_K); }
 
         @Override
+        public int sumGroup() { return WIDE ? 32 : 0; }
+
+        @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            if (F.length() != 8) return super.dot(m, at, x, xo, n);
-            // separate accumulators for the four terms: four FMA chains instead of one
-            FloatVector acc = FloatVector.zero(F), accMin = FloatVector.zero(F), accHi = FloatVector.zero(F), accMinHi = FloatVector.zero(F);
-            byte[] h = new byte[32]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
+            return WIDE ? dotWithSums(m, at, x, xo, n) : super.dot(m, at, x, xo, n);
+        }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
+            if (!WIDE) return super.dot(m, at, x, xo, n);
+            int lanes = FP.length();
+            // low nibbles (even sub-blocks) and high nibbles (odd ones) in separate FMA chains
+            FloatVector acc = FloatVector.zero(FP), accHi = FloatVector.zero(FP);
+            FloatVector accMin = FloatVector.zero(FloatVector.SPECIES_256);
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
-                // d, dmin and the 12 packed scale bytes, copied once: scalar segment reads inside this loop are slow
-                Blocks.headerK4(m, block, h);
-                float d = half(h, 0), dmin = half(h, 2);
+                // d, dmin and the 12 packed scale bytes as two longs; the eight 6-bit scales and mins
+                // unpacked four to an int (as ggml's kmask1-3 do)
+                long lo8 = m.get(Blocks.U64, block), hi8 = m.get(Blocks.U64, block + 8);
+                int bytes4 = (int) (lo8 >>> 32), bytes8 = (int) hi8, bytes12 = (int) (hi8 >>> 32);
+                int scales03 = bytes4 & 0x3F3F3F3F, scales47 = (bytes12 & 0x0F0F0F0F) | ((bytes4 >>> 2) & 0x30303030);
+                long mins = (bytes8 & 0x3F3F3F3FL) | (long) (((bytes12 >>> 4) & 0x0F0F0F0F) | ((bytes8 >>> 2) & 0x30303030)) << 32;
+                // Σ dmin·m_j·Σx_j: the eight mins against the eight sub-block sums in one vector
+                FloatVector mv = (FloatVector) LongVector.broadcast(LongVector.SPECIES_128, mins).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0);
+                accMin = mv.mul(FloatVector.fromArray(FloatVector.SPECIES_256, s, so + 8 * b))
+                        .fma(FloatVector.broadcast(FloatVector.SPECIES_256, Float.float16ToFloat((short) (lo8 >>> 16))), accMin);
+                float d = Float.float16ToFloat((short) lo8);
                 long q = block + 16;
                 int xb = xo + 256 * b;
                 for (int j = 0; j < 4; j++, q += 32) {
-                    FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xsLo = FloatVector.zero(F), xsHi = FloatVector.zero(F);
-                    for (int k = 0; k < 4; k++) {
-                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
-                        FloatVector a = FloatVector.fromArray(F, x, xb + 64 * j + 8 * k);
-                        FloatVector c = FloatVector.fromArray(F, x, xb + 64 * j + 32 + 8 * k);
-                        lo = ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).fma(a, lo);
-                        hi = ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(c, hi);
-                        xsLo = xsLo.add(a);
-                        xsHi = xsHi.add(c);
+                    FloatVector lo = FloatVector.zero(FP), hi = FloatVector.zero(FP);
+                    for (int k = 0; k < 32; k += lanes) {
+                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(BP, m, q + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        lo = ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(FP, x, xb + 64 * j + k), lo);
+                        hi = ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.fromArray(FP, x, xb + 64 * j + 32 + k), hi);
                     }
-                    int is = 2 * j;
-                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is)), acc);
-                    accMin = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is)), accMin);
-                    accHi = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is + 1)), accHi);
-                    accMinHi = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is + 1)), accMinHi);
+                    int scales = (j < 2 ? scales03 : scales47) >>> (16 * (j & 1));
+                    acc = lo.fma(FloatVector.broadcast(FP, d * (scales & 0xFF)), acc);
+                    accHi = hi.fma(FloatVector.broadcast(FP, d * ((scales >>> 8) & 0xFF)), accHi);
                 }
             }
-            return sum(acc.add(accMin).add(accHi.add(accMinHi)));
+            return sumPreferred(acc.add(accHi)) - sum(accMin);
         }
 
         @Override
@@ -784,46 +852,55 @@ public abstract class Kernel {
         Q6KKernel() { super(TensorType.Q6_K); }
 
         @Override
+        public int sumGroup() { return WIDE ? 16 : 0; }
+
+        @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            if (F.length() != 8) return super.dot(m, at, x, xo, n);
-            // four accumulators, one per quarter of a 128-value part: four chains of FMAs instead of one
-            FloatVector acc1 = FloatVector.zero(F), acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F), acc4 = FloatVector.zero(F);
-            byte[] h = new byte[32]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
+            return WIDE ? dotWithSums(m, at, x, xo, n) : super.dot(m, at, x, xo, n);
+        }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
+            if (!WIDE) return super.dot(m, at, x, xo, n);
+            int lanes = FP.length();
+            // four accumulators, one per quarter of a 128-value part: four chains of FMAs instead of one;
+            // the offset 32 comes off at the end: Σ d·sc·(q − 32)·x = Σ d·sc·q·x − 32·Σ d·sc·Σx
+            FloatVector acc1 = FloatVector.zero(FP), acc2 = FloatVector.zero(FP), acc3 = FloatVector.zero(FP), acc4 = FloatVector.zero(FP);
+            FloatVector offset = FloatVector.zero(FP);
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 210L * b;
-                // the 16 int8 scales and d, copied once: scalar segment reads inside this loop are slow
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 192, h, 0, 18);
-                float d = half(h, 16);
+                float d = Float.float16ToFloat(m.get(Blocks.U16, block + 208));
+                // group g = values 16g..16g+15, int8 scale at byte 192 + g, activation sum s[16b + g]
+                for (int g = 0; g < 16; g += lanes) {
+                    offset = ((FloatVector) ByteVector.fromMemorySegment(BP, m, block + 192 + g, LE).convertShape(VectorOperators.B2F, FP, 0))
+                            .mul(FloatVector.fromArray(FP, s, so + 16 * b + g)).fma(FloatVector.broadcast(FP, d), offset);
+                }
                 long ql = block, qh = block + 128;
-                int sc = 0;
                 int xb = xo + 256 * b;
-                for (int part = 0; part < 2; part++, ql += 64, qh += 32, sc += 8) {
+                for (int part = 0; part < 2; part++, ql += 64, qh += 32) {
                     int base = xb + 128 * part;
-                    // 8 groups of 16 values, each with its own scale: (l/16) selects among sc[0..1], +2, +4, +6
-                    for (int l8 = 0; l8 < 4; l8++) { // 8 lanes at a time over l = 0..31
-                        int l = 8 * l8;
-                        IntVector low0 = ((IntVector) ByteVector.fromMemorySegment(B8, m, ql + l, LE).convertShape(VectorOperators.B2I, I, 0));
-                        IntVector low1 = ((IntVector) ByteVector.fromMemorySegment(B8, m, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0));
-                        IntVector high = ((IntVector) ByteVector.fromMemorySegment(B8, m, qh + l, LE).convertShape(VectorOperators.B2I, I, 0));
-                        IntVector q1 = low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        IntVector q2 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        IntVector q3 = low0.lanewise(VectorOperators.LSHR, 4).and(0xF)
-                                .or(high.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        IntVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and(0xF)
-                                .or(high.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        int is = l / 16;
-                        acc1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + l))
-                                .fma(FloatVector.broadcast(F, d * h[sc + is]), acc1);
-                        acc2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 32 + l))
-                                .fma(FloatVector.broadcast(F, d * h[sc + is + 2]), acc2);
-                        acc3 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 64 + l))
-                                .fma(FloatVector.broadcast(F, d * h[sc + is + 4]), acc3);
-                        acc4 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, base + 96 + l))
-                                .fma(FloatVector.broadcast(F, d * h[sc + is + 6]), acc4);
+                    long scales = m.get(Blocks.U64, block + 192 + 8 * part); // this part's 8 scales
+                    for (int l = 0; l < 32; l += lanes) {
+                        IntVector low0 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector high = (IntVector) ByteVector.fromMemorySegment(BP, m, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector q1 = low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4));
+                        IntVector q2 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                        IntVector q3 = low0.lanewise(VectorOperators.LSHR, 4).or(high.and(0x30));
+                        IntVector q4 = low1.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                        long sc = scales >> (8 * (l / 16)); // scale of q1 in the low byte, q2's 2 bytes up, q3's 4, q4's 6
+                        acc1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
+                                .fma(FloatVector.broadcast(FP, d * (byte) sc), acc1);
+                        acc2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
+                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 16)), acc2);
+                        acc3 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
+                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 32)), acc3);
+                        acc4 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
+                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 48)), acc4);
                     }
                 }
             }
-            return sum(acc1.add(acc2).add(acc3.add(acc4)));
+            return sumPreferred(acc1.add(acc2).add(acc3.add(acc4))) - 32 * sumPreferred(offset);
         }
 
         @Override

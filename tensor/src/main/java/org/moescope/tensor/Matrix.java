@@ -66,8 +66,18 @@ public final class Matrix {
 
     /** y[yOffset + r − rowFrom...] = W[r]·x for r in [rowFrom, rowTo). */
     public void matVec(float[] x, int xOffset, float[] y, int yOffset, int rowFrom, int rowTo) {
-        for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns);
+        int group = kernel.sumGroup();
+        if (group == 0) {
+            for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns);
+            return;
+        }
+        float[] sums = Kernel.groupSumBuffer(SUMS, columns / group);
+        Kernel.groupSums(x, xOffset, columns, group, sums, 0);
+        for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns, sums, 0);
     }
+
+    /** Per thread: the activation group sums of the product in progress (see {@link Kernel#sumGroup}). */
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[64]);
 
     /**
      * Up to this many tokens, {@link #matMul} computes every output as {@link #matVec} does (the same
@@ -86,9 +96,12 @@ public final class Matrix {
             return;
         }
         if (tokens <= ROW_EXACT_TOKENS) {
+            int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
+            float[] sums = Kernel.groupSumBuffer(SUMS, tokens * groups);
+            for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, t * xStride, columns, group, sums, t * groups);
             for (int r = rowFrom; r < rowTo; r++) {
                 long at = r * rowBytes;
-                for (int t = 0; t < tokens; t++) y[t * yStride + r] = kernel.dot(data, at, x, t * xStride, columns);
+                for (int t = 0; t < tokens; t++) y[t * yStride + r] = kernel.dot(data, at, x, t * xStride, columns, sums, t * groups);
             }
             return;
         }
