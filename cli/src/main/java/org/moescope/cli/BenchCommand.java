@@ -67,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
             if (prompt > 0) {
                 double[] rates = new double[repetitions];
                 int[] ids = random.ints(prompt, 0, vocabulary).toArray();
-                run(transformer, ids, 1); // warm-up: JIT and page-in
+                run(transformer, ids, batch); // warm-up as measured (batched prefill): JIT and page-in
                 for (int r = 0; r < repetitions; r++) {
                     Session s = new Session(transformer, prompt + 1, batch);
                     if (interventions != null) s.setHooks(interventions);

@@ -95,6 +95,8 @@ public abstract class Kernel {
     /**
      * {@link #dot(MemorySegment, long, float[], int, int)} given s[so + g] = Σ x[xo + g·group ...] for
      * each group g of {@link #sumGroup} elements (from {@link #groupSums}); the same bits as without.
+     * s comes from {@link #groupSumBuffer}: its last {@link #SCRATCH_FLOATS} floats are the kernel's
+     * scratch (one buffer per thread, so nothing is allocated per row).
      */
     public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) { return dot(m, at, x, xo, n); }
 
@@ -117,10 +119,13 @@ public abstract class Kernel {
 
     private static final ThreadLocal<float[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new float[64]);
 
-    /** A thread's buffer of at least n floats for group sums (one per thread, grown when needed). */
+    /** Floats at the end of a group-sum buffer that a kernel may overwrite. */
+    static final int SCRATCH_FLOATS = 16;
+
+    /** A thread's buffer for n group sums plus the kernel scratch (one per thread, grown when needed). */
     static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
         float[] b = buffers.get();
-        if (b.length < n) buffers.set(b = new float[Math.max(n, 2 * b.length)]);
+        if (b.length < n + SCRATCH_FLOATS) buffers.set(b = new float[Math.max(n + SCRATCH_FLOATS, 2 * b.length)]);
         return b;
     }
 
@@ -863,23 +868,24 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
             if (!WIDE) return super.dot(m, at, x, xo, n);
             int lanes = FP.length();
-            // four accumulators, one per quarter of a 128-value part: four chains of FMAs instead of one;
-            // the offset 32 comes off at the end: Σ d·sc·(q − 32)·x = Σ d·sc·q·x − 32·Σ d·sc·Σx
-            FloatVector acc1 = FloatVector.zero(FP), acc2 = FloatVector.zero(FP), acc3 = FloatVector.zero(FP), acc4 = FloatVector.zero(FP);
-            FloatVector offset = FloatVector.zero(FP);
+            // two chains of FMAs; the offset 32 per block from the group sums: Σ d·sc·(q − 32)·x = Σ d·sc·q·x − 32·Σ d·sc·Σx.
+            // (Few vectors live at the end on purpose: this method uses up C2's inlining budget, and
+            // vector operations past it run as allocating library code.)
+            FloatVector acc = FloatVector.zero(FP), acc2 = FloatVector.zero(FP);
+            int scaled = s.length - SCRATCH_FLOATS; // d·scale per group of the block in hand, in the buffer's scratch
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 210L * b;
                 float d = Float.float16ToFloat(m.get(Blocks.U16, block + 208));
                 // group g = values 16g..16g+15, int8 scale at byte 192 + g, activation sum s[16b + g]
                 for (int g = 0; g < 16; g += lanes) {
-                    offset = ((FloatVector) ByteVector.fromMemorySegment(BP, m, block + 192 + g, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .mul(FloatVector.fromArray(FP, s, so + 16 * b + g)).fma(FloatVector.broadcast(FP, d), offset);
+                    FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(BP, m, block + 192 + g, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d);
+                    sc.intoArray(s, scaled + g);
+                    acc = sc.mul(-32f).fma(FloatVector.fromArray(FP, s, so + 16 * b + g), acc);
                 }
                 long ql = block, qh = block + 128;
                 int xb = xo + 256 * b;
                 for (int part = 0; part < 2; part++, ql += 64, qh += 32) {
                     int base = xb + 128 * part;
-                    long scales = m.get(Blocks.U64, block + 192 + 8 * part); // this part's 8 scales
                     for (int l = 0; l < 32; l += lanes) {
                         IntVector low0 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
                         IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
@@ -888,19 +894,19 @@ public abstract class Kernel {
                         IntVector q2 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHL, 2).and(0x30));
                         IntVector q3 = low0.lanewise(VectorOperators.LSHR, 4).or(high.and(0x30));
                         IntVector q4 = low1.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                        long sc = scales >> (8 * (l / 16)); // scale of q1 in the low byte, q2's 2 bytes up, q3's 4, q4's 6
-                        acc1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
-                                .fma(FloatVector.broadcast(FP, d * (byte) sc), acc1);
+                        int is = 8 * part + l / 16; // scale of q1; q2's is 2 up, q3's 4, q4's 6
+                        acc = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
+                                .fma(FloatVector.broadcast(FP, s[scaled + is]), acc);
                         acc2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
-                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 16)), acc2);
-                        acc3 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
-                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 32)), acc3);
-                        acc4 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
-                                .fma(FloatVector.broadcast(FP, d * (byte) (sc >> 48)), acc4);
+                                .fma(FloatVector.broadcast(FP, s[scaled + is + 2]), acc2);
+                        acc = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
+                                .fma(FloatVector.broadcast(FP, s[scaled + is + 4]), acc);
+                        acc2 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
+                                .fma(FloatVector.broadcast(FP, s[scaled + is + 6]), acc2);
                     }
                 }
             }
-            return sumPreferred(acc1.add(acc2).add(acc3.add(acc4))) - 32 * sumPreferred(offset);
+            return sumPreferred(acc.add(acc2));
         }
 
         @Override
