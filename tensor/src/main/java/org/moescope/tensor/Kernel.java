@@ -749,6 +749,7 @@ public abstract class Kernel {
             // low nibbles (even sub-blocks) and high nibbles (odd ones) in separate FMA chains
             FloatVector acc = FloatVector.zero(FP), accHi = FloatVector.zero(FP);
             FloatVector accMin = FloatVector.zero(FloatVector.SPECIES_256);
+            int scaled = s.length - SCRATCH_FLOATS; // d·scale per sub-block of the block in hand, in the buffer's scratch
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
                 // d, dmin and the 12 packed scale bytes as two longs; the eight 6-bit scales and mins
@@ -762,7 +763,9 @@ public abstract class Kernel {
                         .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0);
                 accMin = mv.mul(FloatVector.fromArray(FloatVector.SPECIES_256, s, so + 8 * b))
                         .fma(FloatVector.broadcast(FloatVector.SPECIES_256, Float.float16ToFloat((short) (lo8 >>> 16))), accMin);
-                float d = Float.float16ToFloat((short) lo8);
+                long scales = (scales03 & 0xFFFFFFFFL) | (long) scales47 << 32;
+                ((FloatVector) LongVector.broadcast(LongVector.SPECIES_128, scales).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0)).mul(Float.float16ToFloat((short) lo8)).intoArray(s, scaled);
                 long q = block + 16;
                 int xb = xo + 256 * b;
                 for (int j = 0; j < 4; j++, q += 32) {
@@ -773,9 +776,8 @@ public abstract class Kernel {
                         hi = ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
                                 .fma(FloatVector.fromArray(FP, x, xb + 64 * j + 32 + k), hi);
                     }
-                    int scales = (j < 2 ? scales03 : scales47) >>> (16 * (j & 1));
-                    acc = lo.fma(FloatVector.broadcast(FP, d * (scales & 0xFF)), acc);
-                    accHi = hi.fma(FloatVector.broadcast(FP, d * ((scales >>> 8) & 0xFF)), accHi);
+                    acc = lo.fma(FloatVector.broadcast(FP, s[scaled + 2 * j]), acc);
+                    accHi = hi.fma(FloatVector.broadcast(FP, s[scaled + 2 * j + 1]), accHi);
                 }
             }
             return sumPreferred(acc.add(accHi)) - sum(accMin);
