@@ -37,6 +37,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "repetitions (default ${DEFAULT-VALUE})") int repetitions;
 
+    @Option(names = {"-w", "--warmup"}, defaultValue = "3",
+            description = "unmeasured passes before each test (default ${DEFAULT-VALUE}): the JIT compiles the kernels during the first few, "
+                    + "so fewer understate the steady speed") int warmup;
+
     @Option(names = "--json", description = "print JSON") boolean json;
 
     @Option(names = "--memory", description = "also measure streaming-read memory bandwidth (GB/s), the bound on decode speed") boolean memory;
@@ -52,6 +56,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (repetitions < 1) throw new UserException("-r must be at least 1");
+        if (warmup < 0) throw new UserException("-w must be at least 0");
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve()); TraceStore store = trace == null ? null : TraceStore.open(trace)) {
             Transformer transformer = Transformer.of(file);
@@ -67,10 +72,15 @@ final class BenchCommand implements Callable<Integer> {
             if (prompt > 0) {
                 double[] rates = new double[repetitions];
                 int[] ids = random.ints(prompt, 0, vocabulary).toArray();
-                run(transformer, ids, batch); // warm-up as measured (batched prefill): JIT and page-in
+                // one session for every pass (rewound, as llama-bench reuses its context): no per-pass allocation to collect
+                Session s = new Session(transformer, prompt + 1, batch);
+                if (interventions != null) s.setHooks(interventions);
+                for (int w = 0; w < warmup; w++) { // warm-up as measured (batched prefill): JIT and page-in
+                    s.rewind(0);
+                    s.feed(ids, Batch.Phase.PROMPT);
+                }
                 for (int r = 0; r < repetitions; r++) {
-                    Session s = new Session(transformer, prompt + 1, batch);
-                    if (interventions != null) s.setHooks(interventions);
+                    s.rewind(0);
                     long start = System.nanoTime();
                     s.feed(ids, Batch.Phase.PROMPT);
                     rates[r] = prompt / ((System.nanoTime() - start) / 1e9);
@@ -80,10 +90,15 @@ final class BenchCommand implements Callable<Integer> {
             if (generate > 0) {
                 double[] rates = new double[repetitions];
                 int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
-                run(transformer, java.util.Arrays.copyOf(ids, Math.min(ids.length, 16)), 16);
+                Session s = new Session(transformer, Math.max(generate + 2, 17), 1);
+                s.setHooks(hooks);
+                for (int w = 0; w < warmup; w++) { // token by token, as measured
+                    s.rewind(0);
+                    for (int i = 0; i < Math.min(ids.length, 16); i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                }
+                if (recorder != null) recorder.reset();
                 for (int r = 0; r < repetitions; r++) {
-                    Session s = new Session(transformer, generate + 2, 1);
-                    s.setHooks(hooks);
+                    s.rewind(0);
                     s.feed(ids, 0, 1, Batch.Phase.PROMPT);
                     long start = System.nanoTime();
                     for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
@@ -108,11 +123,6 @@ final class BenchCommand implements Callable<Integer> {
             print(results);
         }
         return 0;
-    }
-
-    private static void run(Transformer t, int[] ids, int steps) {
-        Session s = new Session(t, ids.length + 1, steps);
-        s.feed(ids, Batch.Phase.PROMPT);
     }
 
     private Map<String, Object> result(ModelFile file, String test, double[] rates) {
