@@ -50,6 +50,28 @@ class CliTest {
     }
 
     @Test
+    void benchReportsEveryRepetitionAndTracesTheDecodedTokens() throws Exception {
+        // embedded micro-moe: pp8 and tg4, 2 repetitions after 1 warm-up, routing of the decoded tokens to DuckDB
+        Path db = dir.resolve("bench.duckdb");
+        Run r = run("bench", "-p", "8", "-n", "4", "-r", "2", "-w", "1", "-t", "1", "--json", "--trace", db.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode results = new ObjectMapper().readTree(r.out());
+        assertThat(results).hasSize(2);
+        assertThat(results.get(0).get("test").asText()).isEqualTo("pp8");
+        assertThat(results.get(1).get("test").asText()).isEqualTo("tg4");
+        for (JsonNode test : results) {
+            assertThat(test.get("samples")).hasSize(2);
+            for (JsonNode rate : test.get("samples")) assertThat(rate.asDouble()).isPositive();
+        }
+        try (var c = java.sql.DriverManager.getConnection("jdbc:duckdb:" + db.toAbsolutePath());
+                var rs = c.createStatement().executeQuery("select count(distinct seq), count(distinct pos), max(pos) from routing")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("one sequence per repetition, none from the warm-up").isEqualTo(2);
+            assertThat(rs.getInt(3)).as("the last decoded position").isEqualTo(4);
+        }
+    }
+
+    @Test
     void inspectOfABrokenFileIsOneClearLine() throws Exception {
         Path bad = dir.resolve("bad.gguf");
         java.nio.file.Files.write(bad, new byte[] {'G', 'G', 'U', 'X', 3, 0, 0, 0});
