@@ -88,7 +88,8 @@ public final class Matrix {
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
-     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for two, rows go in pairs.
+     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for four (or two),
+     * rows go four (or two) at a time, which changes no bit.
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
         if (tokens == 1) {
@@ -106,13 +107,25 @@ public final class Matrix {
             return;
         }
         int r = rowFrom;
+        float[] lanes = new float[256]; // the accumulators of a 4-row tile, for their reduction
+        if (scratch.length >= 4 * columns) {
+            // four rows at a time: each activation vector loaded once serves four rows
+            for (; r + 3 < rowTo; r += 4) {
+                for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, scratch, k * columns, columns);
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) Kernel.dot4x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
+                for (; t < tokens; t++) {
+                    for (int k = 0; k < 4; k++) y[t * yStride + r + k] = Kernel.dotF32(scratch, k * columns, x, t * xStride, columns);
+                }
+            }
+        }
         if (scratch.length >= 2 * columns) {
             // two rows at a time: each activation vector loaded once serves both
             for (; r + 1 < rowTo; r += 2) {
                 kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
                 kernel.dequantize(data, (r + 1) * rowBytes, scratch, columns, columns);
                 int t = 0;
-                for (; t + 4 <= tokens; t += 4) Kernel.dot2x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);
+                for (; t + 4 <= tokens; t += 4) Kernel.dot2x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
                 for (; t < tokens; t++) {
                     y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
                     y[t * yStride + r + 1] = Kernel.dotF32(scratch, columns, x, t * xStride, columns);

@@ -38,6 +38,8 @@ public class KernelBenchmark {
     private Matrix matrix;
     private final float[] x = new float[2048];
     private final float[] y = new float[1024];
+    /** Prefill: 16 tokens through the same matrix (an expert's share of a 128-token prompt). */
+    private final float[] xs = new float[16 * 2048], ys = new float[16 * 1024], scratch = new float[4 * 2048];
 
     @Setup
     public void setUp() {
@@ -58,7 +60,15 @@ public class KernelBenchmark {
             for (long i = 0; i < m.byteSize(); i += 4) m.set(Blocks.F32, i, (float) random.nextGaussian());
         }
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        for (int i = 0; i < xs.length; i++) xs[i] = (float) random.nextGaussian();
         matrix = new Matrix("bench", t, m, rows, columns);
+    }
+
+    /** 16 tokens at once (prefill); GFLOP/s = ops/s × 2 × 16 × 1024 × 2048 / 1e9. */
+    @Benchmark
+    public float[] matMul16() {
+        matrix.matMul(xs, 2048, 16, ys, 1024, 0, 1024, scratch);
+        return ys;
     }
 
     @Benchmark

@@ -106,19 +106,30 @@ class KernelTest {
     }
 
     @Test
-    void rowPairsInBatchedProductsChangeNoBit() {
-        // 13 tokens (past the row-exact limit), 9 rows (an odd one left over): pairs of rows against rows one by one
-        MemorySegment m = randomRows(TensorType.Q8_0, 9, 512, 12);
-        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", TensorType.Q8_0, new long[] {9, 512}, m));
-        int tokens = 13;
-        float[] x = new float[tokens * 512];
-        SplittableRandom r = new SplittableRandom(6);
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        float[] oneByOne = new float[tokens * 9], paired = new float[tokens * 9];
-        w.matMul(x, 512, tokens, oneByOne, 9, 0, 9, new float[512]);
-        w.matMul(x, 512, tokens, paired, 9, 0, 9, new float[2 * 512]);
-        assertThat(paired).isEqualTo(oneByOne);
+    void rowQuadsAndPairsInBatchedProductsChangeNoBit() {
+        // 13 tokens (past the row-exact limit); 11 rows = two quads, a pair and one left over; Q8_0 and
+        // F32 with 520 columns (a tail past the last whole vector): four and two rows at a time against one by one
+        for (TensorType type : new TensorType[] {TensorType.Q8_0, TensorType.F32}) {
+            int rows = 11, columns = type == TensorType.F32 ? 520 : 512, tokens = 13;
+            MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 12)) : randomRows(type, rows, columns, 12);
+            Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+            float[] x = gaussians(tokens * columns, 6);
+            float[] oneByOne = new float[tokens * rows], paired = new float[tokens * rows], quads = new float[tokens * rows];
+            w.matMul(x, columns, tokens, oneByOne, rows, 0, rows, new float[columns]);
+            w.matMul(x, columns, tokens, paired, rows, 0, rows, new float[2 * columns]);
+            w.matMul(x, columns, tokens, quads, rows, 0, rows, new float[4 * columns]);
+            assertThat(paired).as("%s pairs", type).isEqualTo(oneByOne);
+            assertThat(quads).as("%s quads", type).isEqualTo(oneByOne);
+        }
     }
+
+    private static float[] gaussians(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+        return v;
+    }
+
 
     @Test
     void q8ActivationsRoundAsLlamaCppDoes() {

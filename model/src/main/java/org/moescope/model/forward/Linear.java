@@ -96,8 +96,8 @@ public final class Linear {
             matrix.matVec(input, 0, result, 0, from, to);
             return;
         }
-        if (scratch.length < 2 * in) {
-            scratch = new float[2 * in];
+        if (scratch.length < 4 * in) {
+            scratch = new float[4 * in];
             SCRATCH.set(scratch);
         }
         matrix.matMul(input, in, tokens, result, out, from, to, scratch);
