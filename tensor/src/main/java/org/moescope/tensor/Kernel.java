@@ -120,7 +120,7 @@ public abstract class Kernel {
     private static final ThreadLocal<float[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new float[64]);
 
     /** Floats at the end of a group-sum buffer that a kernel may overwrite. */
-    static final int SCRATCH_FLOATS = 16;
+    static final int SCRATCH_FLOATS = 48;
 
     /** A thread's buffer for n group sums plus the kernel scratch (one per thread, grown when needed). */
     static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
@@ -974,7 +974,11 @@ public abstract class Kernel {
                     }
                 }
             }
-            return sumPreferred(acc.add(acc2));
+            if (lanes != 16) return sumPreferred(acc.add(acc2));
+            // reduced from the scratch: a vector operation here, past C2's inlining budget, allocates
+            acc.intoArray(s, scaled + 16);
+            acc2.intoArray(s, scaled + 32);
+            return butterfly16(s, scaled + 16) + butterfly16(s, scaled + 32);
         }
 
         @Override
