@@ -46,10 +46,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--memory", description = "also measure streaming-read memory bandwidth (GB/s), the bound on decode speed") boolean memory;
 
     @Option(names = "--profile", paramLabel = "P.json",
-            description = "run with a profile's hooks (interventions, steering): measures their cost") java.nio.file.Path profile;
+            description = "run with a profile's hooks (interventions, steering); tg then alternates plain and hooked passes and reports their cost") java.nio.file.Path profile;
 
     @Option(names = "--trace", paramLabel = "DB",
-            description = "during tg, record every token's routing and write it to this DuckDB file (as `trace` does), timed with the decoding: measures capture cost") java.nio.file.Path trace;
+            description = "during tg, record every token's routing and write it to this DuckDB file (as `trace` does), timed with the decoding; "
+                    + "plain passes alternate with the recorded ones and the cost is reported") java.nio.file.Path trace;
 
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -88,30 +89,51 @@ final class BenchCommand implements Callable<Integer> {
                 results.add(result(file, "pp" + prompt, rates));
             }
             if (generate > 0) {
-                double[] rates = new double[repetitions];
+                // with hooks (--profile, --trace), plain passes alternate with the hooked ones (ABBA), so that
+                // their cost is read from neighbouring passes, not from two runs minutes apart on a drifting machine
+                boolean paired = hooks != org.moescope.model.hook.Hooks.NONE;
+                double[] rates = new double[repetitions], plainRates = new double[repetitions];
                 int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
                 Session s = new Session(transformer, Math.max(generate + 2, 17), 1);
-                s.setHooks(hooks);
                 for (int w = 0; w < warmup; w++) { // token by token, as measured
-                    s.rewind(0);
-                    for (int i = 0; i < Math.min(ids.length, 16); i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                    for (boolean hooked : paired ? new boolean[] {false, true} : new boolean[] {false}) {
+                        s.setHooks(hooked || !paired ? hooks : org.moescope.model.hook.Hooks.NONE);
+                        s.rewind(0);
+                        for (int i = 0; i < Math.min(ids.length, 16); i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                    }
                 }
                 if (recorder != null) recorder.reset();
                 for (int r = 0; r < repetitions; r++) {
-                    s.rewind(0);
-                    s.feed(ids, 0, 1, Batch.Phase.PROMPT);
-                    long start = System.nanoTime();
-                    for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
-                    if (store != null) {
-                        int[] tokens = java.util.Arrays.copyOf(ids, generate + 1);
-                        String[] pieces = new String[tokens.length];
-                        java.util.Arrays.fill(pieces, "");
-                        store.writeSequence(run, r, tokens, pieces, 1, recorder.routes(), recorder.captures());
-                        recorder.reset();
+                    boolean[] order = !paired ? new boolean[] {true} : r % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false};
+                    for (boolean hooked : order) {
+                        s.setHooks(hooked ? hooks : org.moescope.model.hook.Hooks.NONE);
+                        s.rewind(0);
+                        s.feed(ids, 0, 1, Batch.Phase.PROMPT);
+                        long start = System.nanoTime();
+                        for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                        if (hooked && store != null) {
+                            int[] tokens = java.util.Arrays.copyOf(ids, generate + 1);
+                            String[] pieces = new String[tokens.length];
+                            java.util.Arrays.fill(pieces, "");
+                            store.writeSequence(run, r, tokens, pieces, 1, recorder.routes(), recorder.captures());
+                        }
+                        if (recorder != null) recorder.reset();
+                        double rate = generate / ((System.nanoTime() - start) / 1e9);
+                        if (hooked) rates[r] = rate;
+                        else plainRates[r] = rate;
                     }
-                    rates[r] = generate / ((System.nanoTime() - start) / 1e9);
                 }
-                results.add(result(file, "tg" + generate, rates));
+                Map<String, Object> hookedResult = result(file, "tg" + generate, rates);
+                if (paired) {
+                    double[] cost = new double[repetitions];
+                    for (int r = 0; r < repetitions; r++) cost[r] = 100 * (1 - rates[r] / plainRates[r]);
+                    Map<String, Object> c = result(file, "cost", cost);
+                    hookedResult.put("hooks", profile != null && trace != null ? "profile+trace" : profile != null ? "profile" : "trace");
+                    hookedResult.put("cost_percent", c.get("tokens_per_second"));
+                    hookedResult.put("cost_stddev", c.get("stddev"));
+                    results.add(result(file, "tg" + generate + " plain", plainRates));
+                }
+                results.add(hookedResult);
             }
             if (memory) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -151,16 +173,22 @@ final class BenchCommand implements Callable<Integer> {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(results));
             return;
         }
-        out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "model", "size", "params", "threads", "test", "t/s");
-        out.printf("| %-28s | %10s | %8s | %7s | %8s | %18s |%n", "-".repeat(28), "-".repeat(10), "-".repeat(8), "-".repeat(7), "-".repeat(8), "-".repeat(18));
+        out.printf("| %-28s | %12s | %9s | %7s | %10s | %18s |%n", "model", "size", "params", "threads", "test", "t/s");
+        out.printf("| %-28s | %12s | %9s | %7s | %10s | %18s |%n", "-".repeat(28), "-".repeat(12), "-".repeat(9), "-".repeat(7), "-".repeat(10), "-".repeat(18));
         for (var r : results) {
             if (r.containsKey("gigabytes_per_second")) {
                 out.printf("%nmemory bandwidth (streaming read, %d threads): %.2f GB/s%n", r.get("threads"), r.get("gigabytes_per_second"));
                 continue;
             }
-            out.printf("| %-28s | %8.2f MiB | %6.2f M | %7d | %8s | %8.2f ± %7.2f |%n", r.get("model"),
+            out.printf("| %-28s | %8.2f MiB | %7.2f M | %7d | %10s | %8.2f ± %7.2f |%n", r.get("model"),
                     ((Long) r.get("size_bytes")) / 1048576.0, ((Long) r.get("parameters")) / 1e6, r.get("threads"), r.get("test"),
                     r.get("tokens_per_second"), r.get("stddev"));
+        }
+        for (var r : results) {
+            if (r.containsKey("cost_percent")) {
+                out.printf("%ncost of the %s: %.1f %% ± %.1f of decoding speed (each pass paired with a plain one next to it)%n",
+                        r.get("hooks"), r.get("cost_percent"), r.get("cost_stddev"));
+            }
         }
     }
 }

@@ -56,9 +56,13 @@ class CliTest {
         Run r = run("bench", "-p", "8", "-n", "4", "-r", "2", "-w", "1", "-t", "1", "--json", "--trace", db.toString());
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode results = new ObjectMapper().readTree(r.out());
-        assertThat(results).hasSize(2);
+        // with --trace, plain decoding passes alternate with the recorded ones: pp8, tg4 plain, tg4 (+ its cost)
+        assertThat(results).hasSize(3);
         assertThat(results.get(0).get("test").asText()).isEqualTo("pp8");
-        assertThat(results.get(1).get("test").asText()).isEqualTo("tg4");
+        assertThat(results.get(1).get("test").asText()).isEqualTo("tg4 plain");
+        assertThat(results.get(2).get("test").asText()).isEqualTo("tg4");
+        assertThat(results.get(2).get("hooks").asText()).isEqualTo("trace");
+        assertThat(results.get(2).has("cost_percent")).isTrue();
         for (JsonNode test : results) {
             assertThat(test.get("samples")).hasSize(2);
             for (JsonNode rate : test.get("samples")) assertThat(rate.asDouble()).isPositive();

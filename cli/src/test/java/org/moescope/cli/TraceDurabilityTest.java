@@ -55,7 +55,8 @@ class TraceDurabilityTest {
         int stored;
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + killed); Statement s = c.createStatement()) {
             stored = single(s, "SELECT count(DISTINCT seq) FROM tokens");
-            assertThat(stored).isBetween(PROMPTS * 3 / 10, PROMPTS - 1);
+            // progress said 30 %: every sequence before the one in flight (written behind the next one's computation) is there
+            assertThat(stored).isBetween(PROMPTS * 3 / 10 - 1, PROMPTS - 1);
             // committed sequences are whole: contiguous, and routing for every token of every MoE layer
             assertThat(single(s, "SELECT max(seq) + 1 FROM tokens")).isEqualTo(stored);
             assertThat(single(s, "SELECT count(*) FROM (SELECT t.seq FROM tokens t LEFT JOIN routing r USING (run, seq, pos) "

@@ -9,6 +9,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import org.duckdb.DuckDBAppender;
 import org.duckdb.DuckDBConnection;
@@ -23,16 +27,38 @@ import org.duckdb.DuckDBConnection;
  * </pre>
  * Each sequence is written with DuckDB's appender and committed as one transaction, so a run
  * killed mid-way leaves every finished sequence intact, and {@link #hasSequence} lets a re-run
- * resume.
+ * resume. {@link #writeSequence} hands the sequence to a writer thread and returns: its commit
+ * (a file sync) overlaps the computation of the next sequence, one sequence at a time. Every other
+ * method, and {@link #close}, first waits for that write and throws its failure; a killed process
+ * loses at most the sequence in flight, which a resumed run computes again.
  */
 public final class TraceStore implements AutoCloseable {
     private final Path path;
     private final DuckDBConnection connection;
     private static final String[] STAGED = {"tokens", "routing", "captures"};
 
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("moescope-trace-writer").unstarted(r));
+    private Future<?> inFlight;
+
     private TraceStore(Path path, DuckDBConnection connection) {
         this.path = path;
         this.connection = connection;
+    }
+
+    /** Waits until the sequence handed to {@link #writeSequence} is committed; throws its failure. */
+    public void flush() {
+        Future<?> f = inFlight;
+        if (f == null) return;
+        inFlight = null;
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TraceException t) throw t;
+            throw new TraceException("cannot write to " + path + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TraceException("interrupted while writing to " + path, e);
+        }
     }
 
     public static TraceStore open(Path path) {
@@ -64,10 +90,15 @@ public final class TraceStore implements AutoCloseable {
 
     public Path path() { return path; }
 
-    public Connection connection() { return connection; }
+    /** The DuckDB connection, for queries (after any sequence in flight is written). */
+    public Connection connection() {
+        flush();
+        return connection;
+    }
 
     /** A new run; returns its id. */
     public int beginRun(String model, String profileJson, String note) {
+        flush();
         try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT nextval('run_ids')")) {
             r.next();
             int id = r.getInt(1);
@@ -87,6 +118,7 @@ public final class TraceStore implements AutoCloseable {
 
     /** Whether sequence {@code seq} of {@code run} was completely written (for resuming). */
     public boolean hasSequence(int run, int seq) {
+        flush();
         try (PreparedStatement p = connection.prepareStatement("SELECT count(*) FROM tokens WHERE run = ? AND seq = ?")) {
             p.setInt(1, run);
             p.setInt(2, seq);
@@ -101,6 +133,7 @@ public final class TraceStore implements AutoCloseable {
 
     /** The id of the last run for this model and profile, to resume into, or -1. */
     public int lastRun(String model, String profileJson) {
+        flush();
         try (PreparedStatement p = connection.prepareStatement("SELECT max(id) FROM runs WHERE model = ? AND profile = ?")) {
             p.setString(1, model);
             p.setString(2, profileJson);
@@ -123,6 +156,16 @@ public final class TraceStore implements AutoCloseable {
      */
     public void writeSequence(int run, int seq, int[] tokens, String[] pieces, int prompt, List<TraceRecorder.Route> routes,
                               List<TraceRecorder.Capture> captures) {
+        flush(); // one sequence in flight at most; the previous one's failure surfaces here
+        int[] t = tokens.clone();
+        String[] p = pieces.clone();
+        List<TraceRecorder.Route> r = List.copyOf(routes);
+        List<TraceRecorder.Capture> c = List.copyOf(captures);
+        inFlight = writer.submit(() -> write(run, seq, t, p, prompt, r, c));
+    }
+
+    private void write(int run, int seq, int[] tokens, String[] pieces, int prompt, List<TraceRecorder.Route> routes,
+                       List<TraceRecorder.Capture> captures) {
         try {
             try (DuckDBAppender a = connection.createAppender(DuckDBConnection.DEFAULT_SCHEMA, "stage_tokens")) {
                 for (int i = 0; i < tokens.length; i++) {
@@ -166,6 +209,7 @@ public final class TraceStore implements AutoCloseable {
 
     /** Every table as DIR/table.parquet. */
     public void exportParquet(Path directory) {
+        flush();
         try {
             Files.createDirectories(directory);
             try (Statement s = connection.createStatement()) {
@@ -183,9 +227,14 @@ public final class TraceStore implements AutoCloseable {
     @Override
     public void close() {
         try {
-            connection.close();
-        } catch (SQLException e) {
-            throw new TraceException("cannot close " + path + ": " + e.getMessage(), e);
+            flush();
+        } finally {
+            writer.shutdown();
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                throw new TraceException("cannot close " + path + ": " + e.getMessage(), e);
+            }
         }
     }
 
