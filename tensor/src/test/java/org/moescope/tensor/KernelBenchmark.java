@@ -35,16 +35,19 @@ import org.openjdk.jmh.annotations.Warmup;
 public class KernelBenchmark {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "MXFP4"}) String type;
 
+    /** Rows of the matrix: 1024 (2 MB at Q8_0, served from cache) or e.g. 65536 (from memory, as decoding reads). */
+    @Param({"1024"}) int rows;
+
     private Matrix matrix;
     private final float[] x = new float[2048];
-    private final float[] y = new float[1024];
+    private float[] y;
     /** Prefill: 16 tokens through the same matrix (an expert's share of a 128-token prompt). */
     private final float[] xs = new float[16 * 2048], ys = new float[16 * 1024], scratch = new float[4 * 2048];
 
     @Setup
     public void setUp() {
         TensorType t = TensorType.valueOf(type);
-        int rows = 1024, columns = 2048;
+        int columns = 2048;
         long rowBytes = t.bytesFor(columns);
         MemorySegment m = Arena.ofAuto().allocate(rowBytes * rows, 64);
         SplittableRandom random = new SplittableRandom(1);
@@ -62,12 +65,13 @@ public class KernelBenchmark {
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         for (int i = 0; i < xs.length; i++) xs[i] = (float) random.nextGaussian();
         matrix = new Matrix("bench", t, m, rows, columns);
+        y = new float[rows];
     }
 
     /** 16 tokens at once (prefill); GFLOP/s = ops/s × 2 × 16 × 1024 × 2048 / 1e9. */
     @Benchmark
     public float[] matMul16() {
-        matrix.matMul(xs, 2048, 16, ys, 1024, 0, 1024, scratch);
+        matrix.matMul(xs, 2048, 16, ys, 1024, 0, Math.min(1024, rows), scratch);
         return ys;
     }
 
