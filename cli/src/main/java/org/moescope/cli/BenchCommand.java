@@ -38,8 +38,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "repetitions (default ${DEFAULT-VALUE})") int repetitions;
 
     @Option(names = {"-w", "--warmup"}, defaultValue = "3",
-            description = "unmeasured passes before each test (default ${DEFAULT-VALUE}): the JIT compiles the kernels during the first few, "
-                    + "so fewer understate the steady speed") int warmup;
+            description = "unmeasured passes before each test (default ${DEFAULT-VALUE}, and more until 2 s have passed; 0: none): "
+                    + "the JIT compiles the kernels during the first ones, so fewer understate the steady speed") int warmup;
 
     @Option(names = "--json", description = "print JSON") boolean json;
 
@@ -76,7 +76,8 @@ final class BenchCommand implements Callable<Integer> {
                 // one session for every pass (rewound, as llama-bench reuses its context): no per-pass allocation to collect
                 Session s = new Session(transformer, prompt + 1, batch);
                 if (interventions != null) s.setHooks(interventions);
-                for (int w = 0; w < warmup; w++) { // warm-up as measured (batched prefill): JIT and page-in
+                long warmStart = System.nanoTime();
+                for (int w = 0; warmingUp(w, warmStart); w++) { // warm-up as measured (batched prefill): JIT and page-in
                     s.rewind(0);
                     s.feed(ids, Batch.Phase.PROMPT);
                 }
@@ -95,7 +96,8 @@ final class BenchCommand implements Callable<Integer> {
                 double[] rates = new double[repetitions], plainRates = new double[repetitions];
                 int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
                 Session s = new Session(transformer, Math.max(generate + 2, 17), 1);
-                for (int w = 0; w < warmup; w++) { // token by token, as measured
+                long warmStart = System.nanoTime();
+                for (int w = 0; warmingUp(w, warmStart); w++) { // token by token, as measured
                     for (boolean hooked : paired ? new boolean[] {false, true} : new boolean[] {false}) {
                         s.setHooks(hooked || !paired ? hooks : org.moescope.model.hook.Hooks.NONE);
                         s.rewind(0);
@@ -145,6 +147,11 @@ final class BenchCommand implements Callable<Integer> {
             print(results);
         }
         return 0;
+    }
+
+    /** Whether warm-up pass w is due: the first {@code -w} ones, then more until 2 s have passed (none with -w 0). */
+    private boolean warmingUp(int w, long start) {
+        return w < warmup || (warmup > 0 && System.nanoTime() - start < 2_000_000_000L);
     }
 
     private Map<String, Object> result(ModelFile file, String test, double[] rates) {
