@@ -221,42 +221,6 @@ public abstract class Kernel {
     }
 
     /**
-     * {@link #dot4} for two weight rows at once (row 0 at w[0..n), row 1 at w[n..2n)), writing
-     * y[yo + t·yStride] and y[yo + 1 + t·yStride] for the 4 tokens: each output is accumulated exactly
-     * as dot4 accumulates it (same lanes, same order, same reduction), with half the loads per FMA.
-     */
-    static void dot2x4(float[] w, float[] x, int xo, int xStride, int n, float[] y, int yo, int yStride, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
-        FloatVector b0 = FloatVector.zero(FP), b1 = FloatVector.zero(FP), b2 = FloatVector.zero(FP), b3 = FloatVector.zero(FP);
-        int i = 0;
-        int bound = FP.loopBound(n);
-        for (; i < bound; i += FP.length()) {
-            FloatVector w0 = FloatVector.fromArray(FP, w, i), w1 = FloatVector.fromArray(FP, w, n + i);
-            FloatVector x0 = FloatVector.fromArray(FP, x, xo + i), x1 = FloatVector.fromArray(FP, x, xo + xStride + i);
-            FloatVector x2 = FloatVector.fromArray(FP, x, xo + 2 * xStride + i), x3 = FloatVector.fromArray(FP, x, xo + 3 * xStride + i);
-            a0 = w0.fma(x0, a0);
-            a1 = w0.fma(x1, a1);
-            a2 = w0.fma(x2, a2);
-            a3 = w0.fma(x3, a3);
-            b0 = w1.fma(x0, b0);
-            b1 = w1.fma(x1, b1);
-            b2 = w1.fma(x2, b2);
-            b3 = w1.fma(x3, b3);
-        }
-        if (FP.length() == 16 && lanes != null) {
-            a0.intoArray(lanes, 0); a1.intoArray(lanes, 16); a2.intoArray(lanes, 32); a3.intoArray(lanes, 48);
-            b0.intoArray(lanes, 64); b1.intoArray(lanes, 80); b2.intoArray(lanes, 96); b3.intoArray(lanes, 112);
-            for (int k = 0; k < 2; k++) {
-                finish4(w, k * n, x, xo, xStride, n, i, butterfly16(lanes, 64 * k), butterfly16(lanes, 64 * k + 16),
-                        butterfly16(lanes, 64 * k + 32), butterfly16(lanes, 64 * k + 48), y, yo + k, yStride);
-            }
-            return;
-        }
-        finish4(w, 0, x, xo, xStride, n, i, sumPreferred(a0), sumPreferred(a1), sumPreferred(a2), sumPreferred(a3), y, yo, yStride);
-        finish4(w, n, x, xo, xStride, n, i, sumPreferred(b0), sumPreferred(b1), sumPreferred(b2), sumPreferred(b3), y, yo + 1, yStride);
-    }
-
-    /**
      * {@link #dot4} for four weight rows at once (row k at w[k·n .. (k+1)·n)), writing y[yo + k + t·yStride]
      * for rows k and tokens t &lt; 4: 16 accumulators, each accumulated exactly as dot4 accumulates it
      * (same lanes, same order, same reduction), with 8 loads per 16 FMAs instead of 5 per 4.

@@ -88,8 +88,8 @@ public final class Matrix {
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
-     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for four (or two),
-     * rows go four (or two) at a time, which changes no bit.
+     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for four, rows
+     * go four at a time, which changes no bit.
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
         if (tokens == 1) {
@@ -116,19 +116,6 @@ public final class Matrix {
                 for (; t + 4 <= tokens; t += 4) Kernel.dot4x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
                 for (; t < tokens; t++) {
                     for (int k = 0; k < 4; k++) y[t * yStride + r + k] = Kernel.dotF32(scratch, k * columns, x, t * xStride, columns);
-                }
-            }
-        }
-        if (scratch.length >= 2 * columns) {
-            // two rows at a time: each activation vector loaded once serves both
-            for (; r + 1 < rowTo; r += 2) {
-                kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
-                kernel.dequantize(data, (r + 1) * rowBytes, scratch, columns, columns);
-                int t = 0;
-                for (; t + 4 <= tokens; t += 4) Kernel.dot2x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
-                for (; t < tokens; t++) {
-                    y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
-                    y[t * yStride + r + 1] = Kernel.dotF32(scratch, columns, x, t * xStride, columns);
                 }
             }
         }
