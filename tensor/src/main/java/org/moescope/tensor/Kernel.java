@@ -757,21 +757,34 @@ public abstract class Kernel {
     }
 
     /**
-     * Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins. Per sub-block,
-     * Σ (d·sc·q − dmin·m)·x = d·sc·Σq·x − dmin·m·Σx.
+     * A kernel whose dot product takes the activations' sums per group of {@code group} values (see
+     * {@link #sumGroup}) on the preferred-width path; elsewhere it decodes a block at a time.
      */
-    static final class Q4KKernel extends Kernel {
-        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    abstract static class GroupSumKernel extends Kernel {
+        private final int group;
 
-        Q4KKernel() { super(TensorType.Q4_K); }
+        GroupSumKernel(TensorType type, int group) {
+            super(type);
+            this.group = group;
+        }
 
         @Override
-        public int sumGroup() { return WIDE ? 32 : 0; }
+        public int sumGroup() { return WIDE ? group : 0; }
 
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             return WIDE ? dotWithSums(m, at, x, xo, n) : super.dot(m, at, x, xo, n);
         }
+    }
+
+    /**
+     * Q4_K: super-blocks of 256 = 8 sub-blocks of 32 with 6-bit scales and mins. Per sub-block,
+     * Σ (d·sc·q − dmin·m)·x = d·sc·Σq·x − dmin·m·Σx.
+     */
+    static final class Q4KKernel extends GroupSumKernel {
+        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+        Q4KKernel() { super(TensorType.Q4_K, 32); }
 
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
@@ -883,18 +896,10 @@ public abstract class Kernel {
     }
 
     /** Q6_K: 6-bit values (4 low bits in ql, 2 high in qh, offset 32), an int8 scale per 16, one f16 d. */
-    static final class Q6KKernel extends Kernel {
+    static final class Q6KKernel extends GroupSumKernel {
         private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
 
-        Q6KKernel() { super(TensorType.Q6_K); }
-
-        @Override
-        public int sumGroup() { return WIDE ? 16 : 0; }
-
-        @Override
-        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            return WIDE ? dotWithSums(m, at, x, xo, n) : super.dot(m, at, x, xo, n);
-        }
+        Q6KKernel() { super(TensorType.Q6_K, 16); }
 
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
