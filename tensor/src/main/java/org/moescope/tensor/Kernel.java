@@ -430,8 +430,8 @@ public abstract class Kernel {
                 // AVX-512: a block is two 16-lane halves (written out here: a helper returning a vector would box it)
                 // even and odd blocks in two chains: one chain of per-block FMAs waits on its own latency
                 FloatVector total = FloatVector.zero(FP), total1 = FloatVector.zero(FP);
-                int blocks = n / 32, b = 0;
-                for (; b + 1 < blocks; b += 2) {
+                int blocks = n / 32;
+                for (int b = 0; b < blocks; b += 2) {
                     long block = at + 34L * b;
                     int xb = xo + 32 * b;
                     FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
@@ -439,20 +439,12 @@ public abstract class Kernel {
                     s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                             .fma(FloatVector.fromArray(FP, x, xb + 16), s);
                     total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
+                    if (b + 1 == blocks) break;
                     FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 36, LE).convertShape(VectorOperators.B2F, FP, 0))
                             .mul(FloatVector.fromArray(FP, x, xb + 32));
                     s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
                             .fma(FloatVector.fromArray(FP, x, xb + 48), s1);
                     total1 = s1.fma(FloatVector.broadcast(FP, Blocks.half(m, block + 34)), total1);
-                }
-                if (b < blocks) {
-                    long block = at + 34L * b;
-                    int xb = xo + 32 * b;
-                    FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .mul(FloatVector.fromArray(FP, x, xb));
-                    s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .fma(FloatVector.fromArray(FP, x, xb + 16), s);
-                    total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
                 }
                 return sumPreferred(total.add(total1));
             }
