@@ -14,6 +14,7 @@ final class GroupedQueryAttention implements Attention {
     private final int layer;
     private final AttentionConfig config;
     private final Linear q, k, v, output;
+    private final Linear[] qkv;
     private final RmsNorm qNorm, kNorm;
     private final float[] sinks;
     private final Rope rope;
@@ -26,6 +27,7 @@ final class GroupedQueryAttention implements Attention {
         this.k = new Linear(w.k(), w.kBias(), numerics);
         this.v = new Linear(w.v(), w.vBias(), numerics);
         this.output = new Linear(w.output(), w.outputBias(), numerics);
+        this.qkv = new Linear[] {q, k, v};
         this.qNorm = w.qNorm() == null ? null : new RmsNorm(w.qNorm(), model.normEpsilon());
         this.kNorm = w.kNorm() == null ? null : new RmsNorm(w.kNorm(), model.normEpsilon());
         this.sinks = w.sinks() == null ? null : Dequantize.all(w.sinks());
@@ -47,12 +49,10 @@ final class GroupedQueryAttention implements Attention {
         int kWidth = config.keyWidth();
         int vWidth = config.valueWidth();
         float[] qs = s.query;
-        q.apply(in, qs, n);
         // new keys and values are computed, normalised and rotated here, then stored in the cache
         float[] newKeys = s.newKeys;
         float[] newValues = s.newValues;
-        k.apply(in, newKeys, n);
-        v.apply(in, newValues, n);
+        Linear.applyTogether(in, n, qkv, new float[][] {qs, newKeys, newValues});
         for (int t = 0; t < n; t++) {
             int qo = t * qWidth;
             int ko = t * kWidth;

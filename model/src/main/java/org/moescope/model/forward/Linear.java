@@ -48,6 +48,51 @@ public final class Linear {
         apply(x, xOffset, xStride, y, yOffset, yStride, tokens, true);
     }
 
+    /**
+     * ys[i] = Ws[i]·x (+ b) for several products of one input row (decoding: q, k and v), as one
+     * parallel job instead of one each: every row is computed as {@link #apply} computes it (same
+     * rounded input, same kernel), with fewer hand-offs between threads. Batches go one by one.
+     */
+    public static void applyTogether(float[] x, int tokens, Linear[] ls, float[][] ys) {
+        Workers w = Workers.shared();
+        long work = 0;
+        for (Linear l : ls) work += (long) l.in * l.out;
+        if (tokens != 1 || w.threads() == 1 || work < PARALLEL_THRESHOLD) {
+            for (int i = 0; i < ls.length; i++) ls[i].apply(x, ys[i], tokens);
+            return;
+        }
+        float[][] prepared = TOGETHER.get();
+        if (prepared.length < ls.length) TOGETHER.set(prepared = new float[ls.length][0]);
+        float[][] inputs = new float[ls.length][];
+        for (int i = 0; i < ls.length; i++) {
+            Linear l = ls[i];
+            if (l.activations == ActivationQuantizer.Format.F32) {
+                inputs[i] = x;
+                continue;
+            }
+            for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].activations == l.activations && ls[j].in == l.in) inputs[i] = inputs[j];
+            if (inputs[i] != null) continue;
+            if (prepared[i].length < l.in) prepared[i] = new float[l.in];
+            System.arraycopy(x, 0, prepared[i], 0, l.in);
+            ActivationQuantizer.roundTrip(l.activations, prepared[i], 0, l.in);
+            inputs[i] = prepared[i];
+        }
+        int total = (int) java.util.Arrays.stream(ls).mapToLong(Linear::out).sum();
+        w.parallelFor(total, (from, to, worker) -> {
+            int offset = 0;
+            for (int i = 0; i < ls.length; i++) {
+                int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
+                if (lo < hi) ls[i].matrix.matVec(inputs[i], 0, ys[i], 0, lo - offset, hi - offset);
+                offset += ls[i].out;
+            }
+        });
+        for (int i = 0; i < ls.length; i++) {
+            if (ls[i].bias != null) for (int r = 0; r < ls[i].out; r++) ys[i][r] += ls[i].bias[r];
+        }
+    }
+
+    private static final ThreadLocal<float[][]> TOGETHER = ThreadLocal.withInitial(() -> new float[3][0]);
+
     /** As {@link #apply}, on the calling thread only (when the caller already runs in parallel). */
     public void applySerial(float[] x, float[] y, int tokens) {
         apply(x, 0, in, y, 0, out, tokens, false);
