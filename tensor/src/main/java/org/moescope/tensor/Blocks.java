@@ -37,35 +37,23 @@ public final class Blocks {
     }
 
     /**
-     * get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K/Q5_K block, from the
-     * block's first 16 bytes (d, dmin, then the 12 packed bytes) copied into {@code h}.
+     * get_scale_min_k4 for all eight sub-blocks of a Q4_K/Q5_K block at once, from the block's first
+     * 16 bytes read as two little-endian longs (lo: d, dmin, bytes 4-7; hi: bytes 8-15): the 6-bit
+     * scales, byte j = sub-block j (ggml's kmask1-3 arithmetic, four sub-blocks to an int).
      */
-    static int scaleK4(byte[] h, int j) {
-        return j < 4 ? h[4 + j] & 63 : (h[8 + j] & 0xF) | (((h[j] & 0xFF) >> 6) << 4);
+    static long scalesK4(long lo, long hi) {
+        int bytes4 = (int) (lo >>> 32), bytes12 = (int) (hi >>> 32);
+        return (bytes4 & 0x3F3F3F3FL) | (long) ((bytes12 & 0x0F0F0F0F) | ((bytes4 >>> 2) & 0x30303030)) << 32;
     }
 
-    static int minK4(byte[] h, int j) {
-        return j < 4 ? h[8 + j] & 63 : ((h[8 + j] & 0xFF) >> 4) | (((h[4 + j] & 0xFF) >> 6) << 4);
+    /** The eight 6-bit mins, as {@link #scalesK4} gives the scales. */
+    static long minsK4(long lo, long hi) {
+        int bytes8 = (int) hi, bytes12 = (int) (hi >>> 32);
+        return (bytes8 & 0x3F3F3F3FL) | (long) (((bytes12 >>> 4) & 0x0F0F0F0F) | ((bytes8 >>> 2) & 0x30303030)) << 32;
     }
 
-    /** scaleK4 over the header's bytes read as two little-endian longs (lo = bytes 0-7, hi = 8-15). */
-    static int scaleK4(long lo, long hi, int j) {
-        return j < 4 ? byteOf(lo, hi, 4 + j) & 63 : (byteOf(lo, hi, 8 + j) & 0xF) | ((byteOf(lo, hi, j) >> 6) << 4);
-    }
-
-    static int minK4(long lo, long hi, int j) {
-        return j < 4 ? byteOf(lo, hi, 8 + j) & 63 : (byteOf(lo, hi, 8 + j) >> 4) | ((byteOf(lo, hi, 4 + j) >> 6) << 4);
-    }
-
-    private static int byteOf(long lo, long hi, int i) {
-        return (int) ((i < 8 ? lo >>> (8 * i) : hi >>> (8 * (i - 8))) & 0xFF);
-    }
-
-    /** Copies a K-quant block's first 16 bytes (d, dmin, packed scales) into h, for scaleK4/minK4. */
-    static byte[] headerK4(MemorySegment m, long at, byte[] h) {
-        MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, at, h, 0, 16);
-        return h;
-    }
+    /** Byte j of packed bytes (the scale or min of sub-block j). */
+    static int byteK4(long packed, int j) { return (int) (packed >>> (8 * j)) & 0xFF; }
 
     /** Q3_K's 16 signed 6-bit scales (kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f), four per int; read with scale3. */
     static int[] scalesK3(int a0, int a1, int tmp) {
@@ -149,23 +137,23 @@ public final class Blocks {
             case Q3_K -> q3k(m, at, y, o);
             case Q4_K -> {
                 float d = half(m, at), dmin = half(m, at + 2);
-                byte[] scales = headerK4(m, at, new byte[16]);
+                long lo = m.get(U64, at), hi = m.get(U64, at + 8), scales = scalesK4(lo, hi), mins = minsK4(lo, hi);
                 long q = at + 16;
                 for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-                    float d1 = d * scaleK4(scales, is), m1 = dmin * minK4(scales, is);
-                    float d2 = d * scaleK4(scales, is + 1), m2 = dmin * minK4(scales, is + 1);
+                    float d1 = d * byteK4(scales, is), m1 = dmin * byteK4(mins, is);
+                    float d2 = d * byteK4(scales, is + 1), m2 = dmin * byteK4(mins, is + 1);
                     for (int l = 0; l < 32; l++) y[o + j + l] = d1 * (u8(m, q + l) & 0xF) - m1;
                     for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * (u8(m, q + l) >> 4) - m2;
                 }
             }
             case Q5_K -> {
                 float d = half(m, at), dmin = half(m, at + 2);
-                byte[] scales = headerK4(m, at, new byte[16]);
+                long lo = m.get(U64, at), hi = m.get(U64, at + 8), scales = scalesK4(lo, hi), mins = minsK4(lo, hi);
                 long qh = at + 16, ql = at + 48;
                 int u1 = 1, u2 = 2;
                 for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
-                    float d1 = d * scaleK4(scales, is), m1 = dmin * minK4(scales, is);
-                    float d2 = d * scaleK4(scales, is + 1), m2 = dmin * minK4(scales, is + 1);
+                    float d1 = d * byteK4(scales, is), m1 = dmin * byteK4(mins, is);
+                    float d2 = d * byteK4(scales, is + 1), m2 = dmin * byteK4(mins, is + 1);
                     for (int l = 0; l < 32; l++) y[o + j + l] = d1 * ((u8(m, ql + l) & 0xF) + ((u8(m, qh + l) & u1) != 0 ? 16 : 0)) - m1;
                     for (int l = 0; l < 32; l++) y[o + j + 32 + l] = d2 * ((u8(m, ql + l) >> 4) + ((u8(m, qh + l) & u2) != 0 ? 16 : 0)) - m2;
                 }

@@ -485,8 +485,6 @@ public abstract class Kernel {
 
     /** Q4_0: 32 4-bit values (offset 8) and one f16 scale per block; low nibbles are elements 0-15, high 16-31. */
     static final class Q4Kernel extends Kernel {
-        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-
         Q4Kernel() { super(TensorType.Q4_0); }
 
         @Override
@@ -790,8 +788,6 @@ public abstract class Kernel {
      * Σ (d·sc·q − dmin·m)·x = d·sc·Σq·x − dmin·m·Σx.
      */
     static final class Q4KKernel extends GroupSumKernel {
-        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-
         Q4KKernel() { super(TensorType.Q4_K, 32); }
 
         @Override
@@ -804,18 +800,14 @@ public abstract class Kernel {
             int scaled = s.length - SCRATCH_FLOATS; // d·scale per sub-block of the block in hand, in the buffer's scratch
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
-                // d, dmin and the 12 packed scale bytes as two longs; the eight 6-bit scales and mins
-                // unpacked four to an int (as ggml's kmask1-3 do)
+                // d, dmin and the 12 packed scale bytes as two longs; the eight 6-bit scales and mins, a byte each
                 long lo8 = m.get(Blocks.U64, block), hi8 = m.get(Blocks.U64, block + 8);
-                int bytes4 = (int) (lo8 >>> 32), bytes8 = (int) hi8, bytes12 = (int) (hi8 >>> 32);
-                int scales03 = bytes4 & 0x3F3F3F3F, scales47 = (bytes12 & 0x0F0F0F0F) | ((bytes4 >>> 2) & 0x30303030);
-                long mins = (bytes8 & 0x3F3F3F3FL) | (long) (((bytes12 >>> 4) & 0x0F0F0F0F) | ((bytes8 >>> 2) & 0x30303030)) << 32;
+                long mins = Blocks.minsK4(lo8, hi8), scales = Blocks.scalesK4(lo8, hi8);
                 // Σ dmin·m_j·Σx_j: the eight mins against the eight sub-block sums in one vector
                 FloatVector mv = (FloatVector) LongVector.broadcast(LongVector.SPECIES_128, mins).reinterpretAsBytes()
                         .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0);
                 accMin = mv.mul(FloatVector.fromArray(FloatVector.SPECIES_256, s, so + 8 * b))
                         .fma(FloatVector.broadcast(FloatVector.SPECIES_256, Float.float16ToFloat((short) (lo8 >>> 16))), accMin);
-                long scales = (scales03 & 0xFFFFFFFFL) | (long) scales47 << 32;
                 ((FloatVector) LongVector.broadcast(LongVector.SPECIES_128, scales).reinterpretAsBytes()
                         .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0)).mul(Float.float16ToFloat((short) lo8)).intoArray(s, scaled);
                 long q = block + 16;
@@ -844,12 +836,14 @@ public abstract class Kernel {
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 144L * b;
                 long lo8 = m.get(Blocks.U64, block), hi8 = m.get(Blocks.U64, block + 8);
+                long scales = Blocks.scalesK4(lo8, hi8), mins = Blocks.minsK4(lo8, hi8);
                 float d = Float.float16ToFloat((short) lo8), dmin = Float.float16ToFloat((short) (lo8 >>> 16));
                 for (int j = 0; j < 4; j++) {
                     long q = block + 16 + 32 * j;
                     int y = o + 256 * b + 64 * j;
                     // d1·q − m1 as Blocks.dequantize computes it (bit for bit)
-                    float d1 = d * Blocks.scaleK4(lo8, hi8, 2 * j), m1 = dmin * Blocks.minK4(lo8, hi8, 2 * j), d2 = d * Blocks.scaleK4(lo8, hi8, 2 * j + 1), m2 = dmin * Blocks.minK4(lo8, hi8, 2 * j + 1);
+                    float d1 = d * Blocks.byteK4(scales, 2 * j), m1 = dmin * Blocks.byteK4(mins, 2 * j);
+                    float d2 = d * Blocks.byteK4(scales, 2 * j + 1), m2 = dmin * Blocks.byteK4(mins, 2 * j + 1);
                     for (int k = 0; k < 4; k++) {
                         IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B8, m, q + 8 * k, LE).convertShape(VectorOperators.B2I, I, 0);
                         ((FloatVector) bytes.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, y + 8 * k);
@@ -871,11 +865,11 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector acc = FloatVector.zero(F);
-            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 176L * b;
-                Blocks.headerK4(m, block, h);
-                float d = half(h, 0), dmin = half(h, 2);
+                long lo8 = m.get(Blocks.U64, block), hi8 = m.get(Blocks.U64, block + 8);
+                long scales = Blocks.scalesK4(lo8, hi8), mins = Blocks.minsK4(lo8, hi8);
+                float d = Float.float16ToFloat((short) lo8), dmin = Float.float16ToFloat((short) (lo8 >>> 16));
                 long qh = block + 16, q = block + 48;
                 int xb = xo + 256 * b;
                 for (int j = 0; j < 4; j++, q += 32) {
@@ -893,10 +887,10 @@ public abstract class Kernel {
                         xsHi = xsHi.add(c);
                     }
                     int is = 2 * j;
-                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is)), acc);
-                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is)), acc);
-                    acc = hi.fma(FloatVector.broadcast(F, d * Blocks.scaleK4(h, is + 1)), acc);
-                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.minK4(h, is + 1)), acc);
+                    acc = lo.fma(FloatVector.broadcast(F, d * Blocks.byteK4(scales, is)), acc);
+                    acc = xsLo.fma(FloatVector.broadcast(F, -dmin * Blocks.byteK4(mins, is)), acc);
+                    acc = hi.fma(FloatVector.broadcast(F, d * Blocks.byteK4(scales, is + 1)), acc);
+                    acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Blocks.byteK4(mins, is + 1)), acc);
                 }
             }
             return sum(acc);
@@ -905,8 +899,6 @@ public abstract class Kernel {
 
     /** Q6_K: 6-bit values (4 low bits in ql, 2 high in qh, offset 32), an int8 scale per 16, one f16 d. */
     static final class Q6KKernel extends GroupSumKernel {
-        private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-
         Q6KKernel() { super(TensorType.Q6_K, 16); }
 
         @Override
