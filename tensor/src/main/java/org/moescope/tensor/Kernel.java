@@ -255,7 +255,7 @@ public abstract class Kernel {
             c3 = w2.fma(x3, c3);
             d3 = w3.fma(x3, d3);
         }
-        if (FP.length() == 16 && lanes != null) {
+        if (FP.length() == 16) {
             // reduced from an array, in sumPreferred's order: sixteen inlined butterflies are past what
             // C2 keeps in registers here, and a vector it does not is allocated on every call
             a0.intoArray(lanes, 0); a1.intoArray(lanes, 16); a2.intoArray(lanes, 32); a3.intoArray(lanes, 48);

@@ -107,8 +107,8 @@ public final class Matrix {
             return;
         }
         int r = rowFrom;
-        float[] lanes = new float[256]; // the accumulators of a 4-row tile, for their reduction
         if (scratch.length >= 4 * columns) {
+            float[] lanes = new float[256]; // the accumulators of a 4-row tile, for their reduction
             // four rows at a time: each activation vector loaded once serves four rows
             for (; r + 3 < rowTo; r += 4) {
                 for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, scratch, k * columns, columns);
