@@ -56,28 +56,23 @@ public final class Linear {
     public static void applyTogether(float[] x, int tokens, Linear[] ls, float[][] ys) {
         Workers w = Workers.shared();
         long work = 0;
-        for (Linear l : ls) work += (long) l.in * l.out;
+        int total = 0;
+        for (Linear l : ls) {
+            work += (long) l.in * l.out;
+            total += l.out;
+        }
         if (tokens != 1 || w.threads() == 1 || work < PARALLEL_THRESHOLD) {
             for (int i = 0; i < ls.length; i++) ls[i].apply(x, ys[i], tokens);
             return;
         }
-        float[][] prepared = TOGETHER.get();
-        if (prepared.length < ls.length) TOGETHER.set(prepared = new float[ls.length][0]);
+        float[][] buffers = TOGETHER.get();
+        if (buffers.length < ls.length) TOGETHER.set(buffers = new float[ls.length][0]);
         float[][] inputs = new float[ls.length][];
         for (int i = 0; i < ls.length; i++) {
-            Linear l = ls[i];
-            if (l.activations == ActivationQuantizer.Format.F32) {
-                inputs[i] = x;
-                continue;
-            }
-            for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].activations == l.activations && ls[j].in == l.in) inputs[i] = inputs[j];
-            if (inputs[i] != null) continue;
-            if (prepared[i].length < l.in) prepared[i] = new float[l.in];
-            System.arraycopy(x, 0, prepared[i], 0, l.in);
-            ActivationQuantizer.roundTrip(l.activations, prepared[i], 0, l.in);
-            inputs[i] = prepared[i];
+            // products that round the input alike share it
+            for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].activations == ls[i].activations && ls[j].in == ls[i].in) inputs[i] = inputs[j];
+            if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, buffers, i);
         }
-        int total = (int) java.util.Arrays.stream(ls).mapToLong(Linear::out).sum();
         w.parallelFor(total, (from, to, worker) -> {
             int offset = 0;
             for (int i = 0; i < ls.length; i++) {
@@ -86,9 +81,7 @@ public final class Linear {
                 offset += ls[i].out;
             }
         });
-        for (int i = 0; i < ls.length; i++) {
-            if (ls[i].bias != null) for (int r = 0; r < ls[i].out; r++) ys[i][r] += ls[i].bias[r];
-        }
+        for (int i = 0; i < ls.length; i++) ls[i].addBias(ys[i], 0);
     }
 
     private static final ThreadLocal<float[][]> TOGETHER = ThreadLocal.withInitial(() -> new float[3][0]);
@@ -100,18 +93,7 @@ public final class Linear {
 
     private void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
         float[][] buffers = BUFFERS.get();
-        // the input rows, contiguous (and rounded as llama.cpp rounds them, for quantized weights)
-        float[] input;
-        if (activations == ActivationQuantizer.Format.F32 && xStride == in && xOffset == 0) {
-            input = x;
-        } else {
-            if (buffers[0].length < tokens * in) buffers[0] = new float[tokens * in];
-            input = buffers[0];
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(x, xOffset + t * xStride, input, t * in, in);
-                ActivationQuantizer.roundTrip(activations, input, t * in, in);
-            }
-        }
+        float[] input = input(x, xOffset, xStride, tokens, buffers, 0);
         // contiguous output when the caller's layout is not [tokens, out] at offset 0
         boolean direct = yOffset == 0 && (yStride == out || tokens == 1);
         float[] result;
@@ -130,8 +112,27 @@ public final class Linear {
         for (int t = 0; t < tokens; t++) {
             int to = direct ? t * out : yOffset + t * yStride;
             if (!direct) System.arraycopy(result, t * out, y, to, out);
-            if (bias != null) for (int r = 0; r < out; r++) y[to + r] += bias[r];
+            addBias(y, to);
         }
+    }
+
+    /**
+     * The input rows, contiguous and rounded as llama.cpp rounds them for this weight type: x itself
+     * when nothing needs doing, else buffers[slot] (grown when needed) filled.
+     */
+    private float[] input(float[] x, int xOffset, int xStride, int tokens, float[][] buffers, int slot) {
+        if (activations == ActivationQuantizer.Format.F32 && xStride == in && xOffset == 0) return x;
+        if (buffers[slot].length < tokens * in) buffers[slot] = new float[tokens * in];
+        float[] input = buffers[slot];
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(x, xOffset + t * xStride, input, t * in, in);
+            ActivationQuantizer.roundTrip(activations, input, t * in, in);
+        }
+        return input;
+    }
+
+    private void addBias(float[] y, int at) {
+        if (bias != null) for (int r = 0; r < out; r++) y[at + r] += bias[r];
     }
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
