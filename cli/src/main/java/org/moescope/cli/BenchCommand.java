@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.model.ModelFile;
 import org.moescope.model.forward.Transformer;
 import org.moescope.model.hook.Batch;
+import org.moescope.model.hook.Hooks;
 import org.moescope.probe.profile.CompositeHooks;
 import org.moescope.probe.trace.TraceRecorder;
 import org.moescope.probe.trace.TraceStore;
@@ -62,10 +63,10 @@ final class BenchCommand implements Callable<Integer> {
         try (ModelFile file = ModelFile.open(model.resolve()); TraceStore store = trace == null ? null : TraceStore.open(trace)) {
             Transformer transformer = Transformer.of(file);
             org.moescope.probe.profile.Profile loaded = profile == null ? null : Profiles.load(profile);
-            org.moescope.model.hook.Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
+            Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
             TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());
-            org.moescope.model.hook.Hooks hooks = interventions == null && recorder == null
-                    ? org.moescope.model.hook.Hooks.NONE : CompositeHooks.of(interventions, recorder);
+            Hooks hooks = interventions == null && recorder == null
+                    ? Hooks.NONE : CompositeHooks.of(interventions, recorder);
             int run = store == null ? -1 : store.beginRun(file.path().getFileName().toString(), loaded == null ? "{}" : loaded.toJson(), "bench");
             int vocabulary = file.config().vocabularySize();
             SplittableRandom random = new SplittableRandom(1234);
@@ -92,14 +93,14 @@ final class BenchCommand implements Callable<Integer> {
             if (generate > 0) {
                 // with hooks (--profile, --trace), plain passes alternate with the hooked ones (ABBA), so that
                 // their cost is read from neighbouring passes, not from two runs minutes apart on a drifting machine
-                boolean paired = hooks != org.moescope.model.hook.Hooks.NONE;
+                boolean paired = hooks != Hooks.NONE;
                 double[] rates = new double[repetitions], plainRates = new double[repetitions];
                 int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
                 Session s = new Session(transformer, Math.max(generate + 2, 17), 1);
                 long warmStart = System.nanoTime();
                 for (int w = 0; warmingUp(w, warmStart); w++) { // token by token, as measured
                     for (boolean hooked : paired ? new boolean[] {false, true} : new boolean[] {false}) {
-                        s.setHooks(hooked || !paired ? hooks : org.moescope.model.hook.Hooks.NONE);
+                        s.setHooks(hooked || !paired ? hooks : Hooks.NONE);
                         s.rewind(0);
                         for (int i = 0; i < Math.min(ids.length, 16); i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
                     }
@@ -108,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
                 for (int r = 0; r < repetitions; r++) {
                     boolean[] order = !paired ? new boolean[] {true} : r % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false};
                     for (boolean hooked : order) {
-                        s.setHooks(hooked ? hooks : org.moescope.model.hook.Hooks.NONE);
+                        s.setHooks(hooked ? hooks : Hooks.NONE);
                         s.rewind(0);
                         s.feed(ids, 0, 1, Batch.Phase.PROMPT);
                         long start = System.nanoTime();
@@ -129,10 +130,10 @@ final class BenchCommand implements Callable<Integer> {
                 if (paired) {
                     double[] cost = new double[repetitions];
                     for (int r = 0; r < repetitions; r++) cost[r] = 100 * (1 - rates[r] / plainRates[r]);
-                    Map<String, Object> c = result(file, "cost", cost);
+                    double[] costStats = meanSd(cost);
                     hookedResult.put("hooks", profile != null && trace != null ? "profile+trace" : profile != null ? "profile" : "trace");
-                    hookedResult.put("cost_percent", c.get("tokens_per_second"));
-                    hookedResult.put("cost_stddev", c.get("stddev"));
+                    hookedResult.put("cost_percent", costStats[0]);
+                    hookedResult.put("cost_stddev", costStats[1]);
                     results.add(result(file, "tg" + generate + " plain", plainRates));
                 }
                 results.add(hookedResult);
@@ -154,13 +155,18 @@ final class BenchCommand implements Callable<Integer> {
         return w < warmup || (warmup > 0 && System.nanoTime() - start < 2_000_000_000L);
     }
 
-    private Map<String, Object> result(ModelFile file, String test, double[] rates) {
+    /** Mean and sample standard deviation of the values. */
+    private static double[] meanSd(double[] values) {
         double mean = 0;
-        for (double r : rates) mean += r;
-        mean /= rates.length;
+        for (double v : values) mean += v;
+        mean /= values.length;
         double variance = 0;
-        for (double r : rates) variance += (r - mean) * (r - mean);
-        double sd = rates.length > 1 ? Math.sqrt(variance / (rates.length - 1)) : 0;
+        for (double v : values) variance += (v - mean) * (v - mean);
+        return new double[] {mean, values.length > 1 ? Math.sqrt(variance / (values.length - 1)) : 0};
+    }
+
+    private Map<String, Object> result(ModelFile file, String test, double[] rates) {
+        double[] stats = meanSd(rates);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", file.path().getFileName().toString());
         m.put("architecture", file.config().architecture());
@@ -168,8 +174,8 @@ final class BenchCommand implements Callable<Integer> {
         m.put("parameters", file.parameterCount());
         m.put("threads", Threads.count());
         m.put("test", test);
-        m.put("tokens_per_second", mean);
-        m.put("stddev", sd);
+        m.put("tokens_per_second", stats[0]);
+        m.put("stddev", stats[1]);
         m.put("samples", rates);
         return m;
     }
