@@ -76,6 +76,27 @@ public final class Matrix {
         for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns, sums, 0);
     }
 
+    /**
+     * {@link #matMul} for at most {@link #ROW_EXACT_TOKENS} tokens, with the inputs at x[xOffset + t·xStride]
+     * and the outputs at y[yOffset + t·yStride + r]: each output as {@link #matVec} computes it.
+     */
+    public void matMulRows(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
+        if (tokens > ROW_EXACT_TOKENS) throw new IllegalArgumentException(tokens + " tokens: at most " + ROW_EXACT_TOKENS + " go row by row");
+        if (tokens == 1) {
+            matVec(x, xOffset, y, yOffset, rowFrom, rowTo);
+            return;
+        }
+        int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
+        float[] sums = Kernel.groupSumBuffer(SUMS, tokens * groups);
+        for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, t * groups);
+        for (int r = rowFrom; r < rowTo; r++) {
+            long at = r * rowBytes;
+            for (int t = 0; t < tokens; t++) {
+                y[yOffset + t * yStride + r] = kernel.dot(data, at, x, xOffset + t * xStride, columns, sums, t * groups);
+            }
+        }
+    }
+
     /** Per thread: the activation group sums of the product in progress (see {@link Kernel#sumGroup}). */
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[64]);
 
@@ -92,18 +113,8 @@ public final class Matrix {
      * go four at a time, which changes no bit.
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
-        if (tokens == 1) {
-            matVec(x, 0, y, 0, rowFrom, rowTo);
-            return;
-        }
         if (tokens <= ROW_EXACT_TOKENS) {
-            int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
-            float[] sums = Kernel.groupSumBuffer(SUMS, tokens * groups);
-            for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, t * xStride, columns, group, sums, t * groups);
-            for (int r = rowFrom; r < rowTo; r++) {
-                long at = r * rowBytes;
-                for (int t = 0; t < tokens; t++) y[t * yStride + r] = kernel.dot(data, at, x, t * xStride, columns, sums, t * groups);
-            }
+            matMulRows(x, 0, xStride, tokens, y, 0, yStride, rowFrom, rowTo);
             return;
         }
         int r = rowFrom;

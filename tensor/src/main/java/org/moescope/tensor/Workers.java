@@ -1,13 +1,14 @@
 package org.moescope.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One persistent pool of compute threads, sized to the cores (or {@code -Dmoescope.threads}).
  * {@link #parallelFor} splits [0, n) into contiguous chunks run by the workers and the calling
- * thread together; workers spin briefly between jobs (decode issues hundreds of small jobs per
+ * thread together (each its own run of them first, then helping with the rest); workers spin briefly between jobs (decode issues hundreds of small jobs per
  * token) and park when idle. Jobs from several callers run one after another.
  */
 public final class Workers implements AutoCloseable {
@@ -20,11 +21,15 @@ public final class Workers implements AutoCloseable {
     private static volatile Workers shared;
 
     /**
-     * One parallelFor call. Everything a worker needs is in the job it picked up, so a worker that
-     * wakes late and still holds an earlier job can only find that job's chunks all taken: it can
-     * never claim a chunk of a newer job, nor count one down.
+     * One parallelFor call: its chunks, in one contiguous region per thread (see {@link #take}).
+     * Everything a worker needs is in the job it picked up, so a worker that wakes late and still
+     * holds an earlier job can only find that job's chunks all taken: it can never claim a chunk of a
+     * newer job, nor count one down.
      */
-    private record Job(RangeTask task, int n, int parts, AtomicInteger next, AtomicInteger pending) {}
+    private record Job(RangeTask task, int n, int parts, AtomicLongArray regions, AtomicInteger pending) {}
+
+    /** Longs between two threads' regions: each on its own cache lines, so claiming one's own chunk is not slowed by the other's. */
+    private static final int REGION_STRIDE = 16;
 
     private final int threads;
     private final Thread[] pool;
@@ -66,8 +71,11 @@ public final class Workers implements AutoCloseable {
     public void parallelFor(int n, RangeTask task) { parallelFor(n, Math.min(n, threads), task); }
 
     /**
-     * Runs {@code task} over [0, n) in {@code parts} chunks taken by whichever thread is free
-     * (use n parts for uneven items, such as experts with different token counts).
+     * Runs {@code task} over [0, n) in {@code parts} chunks. Each thread owns a contiguous run of
+     * chunks and takes them in order (streaming through memory as one chunk per thread would); a
+     * thread done with its own takes the last chunks of the others', so a late or slow thread holds
+     * the job up by one chunk at most. Use many parts for uneven items (experts with different token
+     * counts) or to even out threads that run at different speeds.
      */
     public void parallelFor(int n, int parts, RangeTask task) {
         if (n <= 0) return;
@@ -78,7 +86,9 @@ public final class Workers implements AutoCloseable {
         lock.lock();
         try {
             int chunks = Math.max(1, Math.min(n, parts));
-            Job job = new Job(task, n, chunks, new AtomicInteger(), new AtomicInteger(chunks));
+            AtomicLongArray regions = new AtomicLongArray(threads * REGION_STRIDE);
+            for (int t = 0; t < threads; t++) regions.set(t * REGION_STRIDE, range(chunks * t / threads, chunks * (t + 1) / threads));
+            Job job = new Job(task, n, chunks, regions, new AtomicInteger(chunks));
             current = job;
             generation = generation + 1;
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
@@ -90,16 +100,34 @@ public final class Workers implements AutoCloseable {
         }
     }
 
-    private static void work(int worker, Job job) {
-        while (true) {
-            int c = job.next().getAndIncrement();
-            if (c >= job.parts()) return; // every chunk of this job is taken
-            int from = (int) ((long) job.n() * c / job.parts()), to = (int) ((long) job.n() * (c + 1) / job.parts());
-            try {
-                job.task().run(from, to, worker);
-            } finally {
-                job.pending().decrementAndGet();
+    private void work(int worker, Job job) {
+        for (int k = 0; k < threads; k++) {
+            int region = (worker + k) % threads * REGION_STRIDE;
+            for (int c; (c = take(job.regions(), region, k == 0)) >= 0; ) {
+                int from = (int) ((long) job.n() * c / job.parts()), to = (int) ((long) job.n() * (c + 1) / job.parts());
+                try {
+                    job.task().run(from, to, worker);
+                } finally {
+                    job.pending().decrementAndGet();
+                }
             }
+        }
+    }
+
+    /** The packed form of the chunk range [from, to) for {@link #take}. */
+    public static long range(int from, int to) { return (long) from << 32 | to; }
+
+    /**
+     * Claims a chunk of the range at ranges[i] (packed by {@link #range}: [next, end) not yet
+     * taken), the first when {@code front} (the owner's next) or the last (a helper's); −1 when
+     * none is left.
+     */
+    public static int take(AtomicLongArray ranges, int i, boolean front) {
+        while (true) {
+            long v = ranges.get(i);
+            int from = (int) (v >>> 32), to = (int) v;
+            if (from >= to) return -1;
+            if (ranges.compareAndSet(i, v, front ? range(from + 1, to) : range(from, to - 1))) return front ? from : to - 1;
         }
     }
 

@@ -45,4 +45,29 @@ class WorkersTest {
             for (int c = 0; c < 4; c++) assertThat(sums[c][0]).isEqualTo(200L * (4950 + 100L * c));
         }
     }
+
+    /** A thread that falls behind hands its unstarted chunks to the others: each still runs once. */
+    @Test
+    void aSlowThreadsChunksAreTakenOver() {
+        try (Workers w = new Workers(2)) {
+            int n = 64;
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            int[] byCaller = new int[1];
+            w.parallelFor(n, 16, (from, to, worker) -> {
+                if (worker != 0) {
+                    try {
+                        Thread.sleep(50); // the pool thread's first chunk takes far longer than all the caller's work
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else {
+                    byCaller[0] += to - from;
+                }
+                for (int i = from; i < to; i++) hits.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("index %d", i).isEqualTo(1);
+            // the pool thread owns half the chunks but, stuck in its first, gets no further
+            assertThat(byCaller[0]).as("indices run by the calling thread").isGreaterThanOrEqualTo(n - n / 16);
+        }
+    }
 }

@@ -15,6 +15,11 @@ import org.moescope.tensor.Workers;
 public final class Linear {
     /** Below this many weight elements a product is not worth splitting across threads. */
     private static final long PARALLEL_THRESHOLD = 1 << 16;
+    /**
+     * Chunks per thread of a product computed row by row (see {@link Workers#parallelFor(int, int, Workers.RangeTask)}):
+     * a thread slowed by the machine hands its last chunks to the others instead of holding the job up.
+     */
+    private static final int ROW_CHUNKS = 8;
 
     private final Matrix matrix;
     private final float[] bias;
@@ -73,7 +78,7 @@ public final class Linear {
             for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].activations == ls[i].activations && ls[j].in == ls[i].in) inputs[i] = inputs[j];
             if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, buffers, i);
         }
-        w.parallelFor(total, (from, to, worker) -> {
+        w.parallelFor(total, ROW_CHUNKS * w.threads(), (from, to, worker) -> {
             int offset = 0;
             for (int i = 0; i < ls.length; i++) {
                 int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
@@ -107,7 +112,10 @@ public final class Linear {
         if (!parallel || work < PARALLEL_THRESHOLD) {
             multiply(input, result, tokens, 0, out, SCRATCH.get());
         } else {
-            Workers.shared().parallelFor(out, (from, to, worker) -> multiply(input, result, tokens, from, to, SCRATCH.get()));
+            Workers w = Workers.shared();
+            // row by row (decode): small chunks, so that threads running at different speeds finish together
+            int parts = tokens <= Matrix.ROW_EXACT_TOKENS ? ROW_CHUNKS * w.threads() : w.threads();
+            w.parallelFor(out, parts, (from, to, worker) -> multiply(input, result, tokens, from, to, SCRATCH.get()));
         }
         for (int t = 0; t < tokens; t++) {
             int to = direct ? t * out : yOffset + t * yStride;
@@ -129,6 +137,25 @@ public final class Linear {
             ActivationQuantizer.roundTrip(activations, input, t * in, in);
         }
         return input;
+    }
+
+    /** Whether this product rounds its input as {@code other} does (one rounded copy serves both). */
+    boolean roundsLike(Linear other) { return activations == other.activations && in == other.in; }
+
+    /** Rounds tokens input rows x[at + t·in ...] in place as {@link #apply} rounds its input. */
+    void roundInput(float[] x, int at, int tokens) {
+        for (int t = 0; t < tokens; t++) ActivationQuantizer.roundTrip(activations, x, at + t * in, in);
+    }
+
+    /**
+     * Rows [from, to) of W·x (+ b) on the calling thread, for at most {@link Matrix#ROW_EXACT_TOKENS}
+     * input rows x[xOffset + t·in ...] already rounded ({@link #roundInput}), into y[yOffset + t·out + r]:
+     * each output what {@link #apply} gives it.
+     */
+    void rows(float[] x, int xOffset, int tokens, float[] y, int yOffset, int from, int to) {
+        matrix.matMulRows(x, xOffset, in, tokens, y, yOffset, out, from, to);
+        if (bias == null) return;
+        for (int t = 0; t < tokens; t++) for (int r = from; r < to; r++) y[yOffset + t * out + r] += bias[r];
     }
 
     private void addBias(float[] y, int at) {

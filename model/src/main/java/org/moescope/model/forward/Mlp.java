@@ -35,17 +35,23 @@ final class Mlp {
             gate.applySerial(x, gateBuffer, n);
             up.applySerial(x, upBuffer, n);
         }
-        int size = n * gate.out();
+        activate(gateBuffer, upBuffer, 0, n * gate.out());
+        if (parallel) down.apply(gateBuffer, y, n);
+        else down.applySerial(gateBuffer, y, n);
+    }
+
+    /** gate[i] = act(gate[i], up[i]) for i in [from, to): the gated activation, in place. */
+    void activate(float[] gateBuffer, float[] upBuffer, int from, int to) {
         switch (activation) {
             case MoeConfig.SiluGlu s -> {
-                for (int i = 0; i < size; i++) {
+                for (int i = from; i < to; i++) {
                     float g = gateBuffer[i];
                     gateBuffer[i] = g / (1 + (float) Math.exp(-g)) * upBuffer[i];
                 }
             }
             case MoeConfig.ClampedSwiglu c -> {
                 // GptOssExperts: gate ≤ limit, |up| ≤ limit, (up + 1) · gate · σ(α·gate)
-                for (int i = 0; i < size; i++) {
+                for (int i = from; i < to; i++) {
                     float g = Math.min(gateBuffer[i], c.limit());
                     float u = Math.max(-c.limit(), Math.min(upBuffer[i], c.limit()));
                     float glu = g / (1 + (float) Math.exp(-c.alpha() * g));
@@ -53,7 +59,11 @@ final class Mlp {
                 }
             }
         }
-        if (parallel) down.apply(gateBuffer, y, n);
-        else down.applySerial(gateBuffer, y, n);
     }
+
+    Linear gate() { return gate; }
+
+    Linear up() { return up; }
+
+    Linear down() { return down; }
 }

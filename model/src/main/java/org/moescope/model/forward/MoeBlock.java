@@ -1,6 +1,7 @@
 package org.moescope.model.forward;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.moescope.model.config.ModelConfig;
 import org.moescope.model.config.MoeConfig;
@@ -9,6 +10,8 @@ import org.moescope.model.hook.HookPoint;
 import org.moescope.model.hook.HookPoint.Kind;
 import org.moescope.model.hook.Hooks;
 import org.moescope.model.weights.ModelWeights;
+import org.moescope.tensor.Matrix;
+import org.moescope.tensor.Workers;
 
 /**
  * A mixture-of-experts feed-forward block: router logits, per-token selection ({@link Router}),
@@ -72,6 +75,8 @@ final class MoeBlock {
             if (count[e] > 0) s.activeExperts[active++] = e;
         }
         s.ensureExpertRows(total);
+        int most = 0;
+        for (int a = 0; a < active; a++) most = Math.max(most, count[s.activeExperts[a]]);
         Arrays.fill(count, 0);
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < s.selectedCount[t]; i++) {
@@ -84,11 +89,14 @@ final class MoeBlock {
         }
         boolean expertHook = hooks.active(Kind.EXPERT_OUT, layer);
         int activeCount = active;
-        if (expertHook || activeCount == 1 || org.moescope.tensor.Workers.shared().threads() == 1) {
+        Workers workers = Workers.shared();
+        if (expertHook || activeCount == 1 || workers.threads() == 1) {
             for (int a = 0; a < activeCount; a++) runExpert(s, s.activeExperts[a], 0, true);
+        } else if (most <= Matrix.ROW_EXACT_TOKENS && sameRounding(s, activeCount)) {
+            runExpertsInChunks(s, activeCount, workers);
         } else {
             // experts side by side, one per free thread; each writes only its own rows
-            org.moescope.tensor.Workers.shared().parallelFor(activeCount, activeCount, (from, to, worker) -> {
+            workers.parallelFor(activeCount, activeCount, (from, to, worker) -> {
                 for (int a = from; a < to; a++) runExpert(s, s.activeExperts[a], worker, false);
             });
         }
@@ -129,6 +137,95 @@ final class MoeBlock {
         float[] output = s.expertOutView(worker, m);
         expertMlps[e].forward(input, output, m, s.expertGate[worker], s.expertUp[worker], parallel);
         System.arraycopy(output, 0, s.expertOut, from * hidden, m * hidden);
+    }
+
+    /** Rows per chunk of an expert's products in {@link #runExpertsInChunks}: tens of microseconds of work. */
+    private static final int CHUNK_ROWS = 64;
+
+    /**
+     * Per active expert a, longs a·CHUNK_STATE + … of {@code State.expertChunks} (one cache line per
+     * expert): the gate/up chunks not yet taken, the down chunks not yet taken (both packed by
+     * {@link Workers#range}), the gate/up chunks not yet finished, and 1 once down may start.
+     */
+    static final int CHUNK_STATE = 8;
+    private static final int UP = 0, DOWN = 1, UP_LEFT = 2, READY = 3;
+
+    private boolean sameRounding(State s, int activeCount) {
+        for (int a = 0; a < activeCount; a++) {
+            Mlp mlp = expertMlps[s.activeExperts[a]];
+            if (!mlp.gate().roundsLike(mlp.up())) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Few tokens per expert (decode). Each thread takes a whole expert and runs it chunk by chunk
+     * from the front, streaming through its weights in order: gate and up rows, then, once every
+     * gate/up chunk is done, down rows. A thread with no expert left takes chunks from the back of
+     * those in progress, so the threads finish together instead of one waiting out the other's last
+     * expert. The thread that finishes an expert's last gate/up chunk rounds its activations for
+     * down. Every output is what {@link #runExpert} computes for it, whichever thread computes it.
+     */
+    private void runExpertsInChunks(State s, int activeCount, Workers workers) {
+        int width = expertWidth();
+        int upChunks = (width + CHUNK_ROWS - 1) / CHUNK_ROWS, downChunks = (hidden + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        for (int a = 0; a < activeCount; a++) {
+            int e = s.activeExperts[a];
+            expertMlps[e].gate().roundInput(s.expertIn, s.expertOffset[e] * hidden, s.expertCount[e]);
+            int at = a * CHUNK_STATE;
+            s.expertChunks.set(at + UP, Workers.range(0, upChunks));
+            s.expertChunks.set(at + DOWN, Workers.range(0, downChunks));
+            s.expertChunks.set(at + UP_LEFT, upChunks);
+            s.expertChunks.set(at + READY, 0);
+        }
+        s.nextExpert.set(0);
+        AtomicLongArray chunks = s.expertChunks;
+        workers.parallelFor(workers.threads(), workers.threads(), (from, to, worker) -> {
+            for (int a; (a = s.nextExpert.getAndIncrement()) < activeCount; ) {
+                int at = a * CHUNK_STATE;
+                for (int c; (c = Workers.take(chunks, at + UP, true)) >= 0; ) upChunk(s, a, c, width);
+                while (chunks.get(at + READY) == 0) Thread.onSpinWait(); // a helper's gate/up chunk still running
+                for (int c; (c = Workers.take(chunks, at + DOWN, true)) >= 0; ) downChunk(s, a, c, width);
+            }
+            // every expert has its thread: help from the back
+            for (boolean left = true; left; ) {
+                left = false;
+                boolean progress = false;
+                for (int a = 0; a < activeCount; a++) {
+                    int at = a * CHUNK_STATE, c = Workers.take(chunks, at + UP, false);
+                    if (c >= 0) {
+                        upChunk(s, a, c, width);
+                        left = progress = true;
+                    } else if (chunks.get(at + READY) == 0) {
+                        left = true; // its down chunks wait for gate/up chunks running elsewhere
+                    } else if ((c = Workers.take(chunks, at + DOWN, false)) >= 0) {
+                        downChunk(s, a, c, width);
+                        left = progress = true;
+                    }
+                }
+                if (left && !progress) Thread.onSpinWait();
+            }
+        });
+    }
+
+    private void upChunk(State s, int a, int c, int width) {
+        int e = s.activeExperts[a], m = s.expertCount[e];
+        int r0 = c * CHUNK_ROWS, r1 = Math.min(width, r0 + CHUNK_ROWS);
+        int in = s.expertOffset[e] * hidden, at = s.expertOffset[e] * width;
+        Mlp mlp = expertMlps[e];
+        mlp.gate().rows(s.expertIn, in, m, s.expertGates, at, r0, r1);
+        mlp.up().rows(s.expertIn, in, m, s.expertUps, at, r0, r1);
+        for (int t = 0; t < m; t++) mlp.activate(s.expertGates, s.expertUps, at + t * width + r0, at + t * width + r1);
+        if (s.expertChunks.decrementAndGet(a * CHUNK_STATE + UP_LEFT) == 0) {
+            mlp.down().roundInput(s.expertGates, at, m);
+            s.expertChunks.set(a * CHUNK_STATE + READY, 1);
+        }
+    }
+
+    private void downChunk(State s, int a, int c, int width) {
+        int e = s.activeExperts[a];
+        int r0 = c * CHUNK_ROWS, r1 = Math.min(hidden, r0 + CHUNK_ROWS);
+        expertMlps[e].down().rows(s.expertGates, s.expertOffset[e] * width, s.expertCount[e], s.expertOut, s.expertOffset[e] * hidden, r0, r1);
     }
 
     private void reportTopK(State s, Batch batch, Hooks hooks, int stride) {

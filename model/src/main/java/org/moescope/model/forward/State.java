@@ -12,10 +12,14 @@ public final class State {
     final float[] latentQuery, absorbedQuery, attendedLatent;
     final float[] routerLogits, selectedWeights;
     float[] expertRowWeights, expertIn, expertOut;
+    /** Decode: the active experts' gate and up rows ([rows, width] each) and their chunk bookkeeping ({@link MoeBlock}). */
+    float[] expertGates, expertUps;
+    final java.util.concurrent.atomic.AtomicLongArray expertChunks;
+    final java.util.concurrent.atomic.AtomicInteger nextExpert = new java.util.concurrent.atomic.AtomicInteger();
     final float[][] expertGate, expertUp, workerIn, workerOut;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
     int[] expertRows;
-    private final int hidden;
+    private final int hidden, expertWidth;
     final float[] sharedOut, sharedGateBuffer, sharedUpBuffer, sharedGateLogit;
     final float[] denseGate, denseUp;
     /** The rows whose logits are computed, when that is not the whole batch. */
@@ -70,6 +74,10 @@ public final class State {
         expertRowWeights = new float[maxBatch * k];
         expertIn = new float[maxBatch * k * hidden];
         expertOut = new float[maxBatch * k * hidden];
+        this.expertWidth = expertWidth;
+        expertGates = new float[maxBatch * k * expertWidth];
+        expertUps = new float[maxBatch * k * expertWidth];
+        expertChunks = new java.util.concurrent.atomic.AtomicLongArray(MoeBlock.CHUNK_STATE * experts);
         int workers = org.moescope.tensor.Workers.shared().threads();
         expertGate = new float[workers][maxBatch * expertWidth];
         expertUp = new float[workers][maxBatch * expertWidth];
@@ -91,6 +99,8 @@ public final class State {
         expertRowWeights = new float[rows];
         expertIn = new float[rows * hidden];
         expertOut = new float[rows * hidden];
+        expertGates = new float[rows * expertWidth];
+        expertUps = new float[rows * expertWidth];
     }
 
     /** Rows [from, from + m) of the sorted expert inputs, copied to the worker's contiguous buffer. */

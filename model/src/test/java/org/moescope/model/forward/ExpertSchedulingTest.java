@@ -1,0 +1,74 @@
+package org.moescope.model.forward;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.moescope.model.ModelFile;
+import org.moescope.model.hook.Batch;
+import org.moescope.model.hook.HookPoint;
+import org.moescope.model.hook.Hooks;
+import org.moescope.tensor.Workers;
+import org.moescope.testkit.SharedFiles;
+
+/**
+ * Decoding runs the active experts in row chunks shared out between the threads; with a listener on
+ * {@code experts.{e}.out} they run one whole expert after another. Both give the same logits, bit
+ * for bit: which thread computes a row, and in which order, changes nothing.
+ */
+class ExpertSchedulingTest {
+    static Stream<String> models() {
+        List<String> out = new ArrayList<>();
+        for (String arch : ArchitectureGoldenTest.ARCHITECTURES) out.add("fixtures/arch/" + arch + "/model-f32.gguf");
+        out.add("models/mini-moe/mini-moe-q8_0.gguf");
+        out.add("models/mini-moe/mini-moe-Q4_K_M.gguf");
+        return out.stream();
+    }
+
+    /** Listens at every expert's output and changes nothing: it only sends the block down the whole-expert path. */
+    private static final Hooks EXPERT_LISTENER = new Hooks() {
+        @Override public boolean active(HookPoint.Kind kind, int layer) { return kind == HookPoint.Kind.EXPERT_OUT; }
+
+        @Override public void at(HookPoint point, Batch batch, float[] values, int offset, int width) {}
+    };
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void chunkedExpertsEqualWholeExperts(String relative) {
+        Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
+        Path path = SharedFiles.require(relative);
+        Assumptions.assumeTrue(Files.exists(path), relative + " is absent");
+        try (ModelFile file = ModelFile.open(path)) {
+            Transformer model = Transformer.of(file);
+            Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");
+            int vocab = file.config().vocabularySize();
+            int[] prompt = new Random(3).ints(9, 0, vocab).toArray();
+            State chunked = model.newState(16, 32), whole = model.newState(16, 32);
+            float[] chunkedLogits = new float[vocab], wholeLogits = new float[vocab];
+            Batch batch = new Batch();
+            model.forward(chunked, batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), Hooks.NONE, chunkedLogits, false);
+            model.forward(whole, batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), Hooks.NONE, wholeLogits, false);
+            int[] next = new int[1];
+            for (int step = 0; step < 6; step++) {
+                next[0] = argmax(chunkedLogits);
+                model.forward(chunked, batch.set(next, 0, 1, chunked.position(), Batch.Phase.GENERATED), Hooks.NONE, chunkedLogits, false);
+                model.forward(whole, batch.set(next, 0, 1, whole.position(), Batch.Phase.GENERATED), EXPERT_LISTENER, wholeLogits, false);
+                assertThat(chunkedLogits).as("step %d", step).isEqualTo(wholeLogits);
+            }
+        }
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}
