@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,14 +22,6 @@ import org.moescope.testkit.SharedFiles;
  * for bit: which thread computes a row, and in which order, changes nothing.
  */
 class ExpertSchedulingTest {
-    static Stream<String> models() {
-        List<String> out = new ArrayList<>();
-        for (String arch : ArchitectureGoldenTest.ARCHITECTURES) out.add("fixtures/arch/" + arch + "/model-f32.gguf");
-        out.add("models/mini-moe/mini-moe-q8_0.gguf");
-        out.add("models/mini-moe/mini-moe-Q4_K_M.gguf");
-        return out.stream();
-    }
-
     /** Listens at every expert's output and changes nothing: it only sends the block down the whole-expert path. */
     private static final Hooks EXPERT_LISTENER = new Hooks() {
         @Override public boolean active(HookPoint.Kind kind, int layer) { return kind == HookPoint.Kind.EXPERT_OUT; }
@@ -41,7 +30,7 @@ class ExpertSchedulingTest {
     };
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("models")
+    @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
     void chunkedExpertsEqualWholeExperts(String relative) {
         Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
         Path path = SharedFiles.require(relative);
@@ -58,17 +47,11 @@ class ExpertSchedulingTest {
             model.forward(whole, batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), Hooks.NONE, wholeLogits, false);
             int[] next = new int[1];
             for (int step = 0; step < 6; step++) {
-                next[0] = argmax(chunkedLogits);
+                next[0] = SharedDecodeTest.argmax(chunkedLogits);
                 model.forward(chunked, batch.set(next, 0, 1, chunked.position(), Batch.Phase.GENERATED), Hooks.NONE, chunkedLogits, false);
                 model.forward(whole, batch.set(next, 0, 1, whole.position(), Batch.Phase.GENERATED), EXPERT_LISTENER, wholeLogits, false);
                 assertThat(chunkedLogits).as("step %d", step).isEqualTo(wholeLogits);
             }
         }
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 }

@@ -115,7 +115,7 @@ class SharedDecodeTest {
         return out;
     }
 
-    private static int argmax(float[] v) {
+    static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
         return best;
