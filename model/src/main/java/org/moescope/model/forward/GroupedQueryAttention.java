@@ -4,6 +4,7 @@ import org.moescope.model.config.AttentionConfig;
 import org.moescope.model.config.ModelConfig;
 import org.moescope.model.hook.Batch;
 import org.moescope.model.weights.ModelWeights;
+import org.moescope.tensor.Workers;
 
 /**
  * Grouped-query attention (Ainslie et al. 2023; MHA and MQA as cases): q/k/v projections with
@@ -72,47 +73,68 @@ final class GroupedQueryAttention implements Attention {
             rope.apply(newKeys, ko, headDim, kvHeads, position);
         }
         s.store(layer, batch, newKeys, kWidth, newValues, vWidth);
-        float[] row = s.cacheRow;
-        int group = heads / kvHeads;
-        float scale = (float) config.scale();
-        float[] scores = s.scores;
-        float[] attended = s.attended;
-        for (int t = 0; t < n; t++) {
-            KvCache cache = s.cacheOf(t);
-            float[] keys = cache.keys(layer);
-            float[] values = cache.values(layer);
-            boolean half = keys == null;
-            int position = s.positionOf(batch, t);
-            int first = window > 0 ? Math.max(0, position - window + 1) : 0;
-            int count = position - first + 1;
-            for (int h = 0; h < heads; h++) {
-                int qo = t * qWidth + h * headDim;
-                int kvHead = h / group;
-                for (int j = 0; j < count; j++) {
-                    float[] kr = keys;
-                    int ko = (first + j) * kWidth + kvHead * headDim;
-                    if (half) {
-                        cache.loadKey(layer, first + j, kvHead * headDim, headDim, row);
-                        kr = row;
-                        ko = 0;
-                    }
-                    scores[j] = VectorMath.dot(qs, qo, kr, ko, headDim) * scale;
-                }
-                Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
-                int ao = t * heads * valueDim + h * valueDim;
-                java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
-                for (int j = 0; j < count; j++) {
-                    float[] vr = values;
-                    int vo = (first + j) * vWidth + kvHead * valueDim;
-                    if (half) {
-                        cache.loadValue(layer, first + j, kvHead * valueDim, valueDim, row);
-                        vr = row;
-                        vo = 0;
-                    }
-                    VectorMath.axpy(scores[j], vr, vo, attended, ao, valueDim);
-                }
-            }
+        // every (token, head) pair on its own: split across the threads when there is enough of it
+        long work = 0;
+        for (int t = 0; t < n; t++) work += (long) positions(s, batch, t) * heads * (headDim + valueDim);
+        Workers workers = Workers.shared();
+        if (work < parallelWork || workers.threads() == 1) {
+            for (int task = 0; task < n * heads; task++) attend(s, batch, task / heads, task % heads, 0);
+        } else {
+            workers.parallelFor(n * heads, Math.min(n * heads, 16 * workers.threads()), (from, to, worker) -> {
+                for (int task = from; task < to; task++) attend(s, batch, task / heads, task % heads, worker);
+            });
         }
-        output.apply(attended, out, n);
+        output.apply(s.attended, out, n);
+    }
+
+    /** Below this many multiply-adds attention runs on the calling thread (decoding a short context); tests move it to force either way. */
+    static long parallelWork = 1 << 18;
+
+    private int firstPosition(int position) { return window > 0 ? Math.max(0, position - window + 1) : 0; }
+
+    /** How many cached positions token t attends to. */
+    private int positions(State s, Batch batch, int t) {
+        int position = s.positionOf(batch, t);
+        return position - firstPosition(position) + 1;
+    }
+
+    /** Head h of token t: its scores against the cached keys, softmax, the weighted values into s.attended; worker's scratch. */
+    private void attend(State s, Batch batch, int t, int h, int worker) {
+        int heads = config.heads(), headDim = config.headDim(), valueDim = config.valueHeadDim();
+        int qWidth = config.queryWidth(), kWidth = config.keyWidth(), vWidth = config.valueWidth();
+        int kvHead = h / (heads / config.keyValueHeads());
+        float scale = (float) config.scale();
+        float[] scores = s.workerScores[worker], row = s.workerCacheRow[worker], qs = s.query, attended = s.attended;
+        KvCache cache = s.cacheOf(t);
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        boolean half = keys == null;
+        int position = s.positionOf(batch, t);
+        int first = firstPosition(position);
+        int count = position - first + 1;
+        int qo = t * qWidth + h * headDim;
+        for (int j = 0; j < count; j++) {
+            float[] kr = keys;
+            int ko = (first + j) * kWidth + kvHead * headDim;
+            if (half) {
+                cache.loadKey(layer, first + j, kvHead * headDim, headDim, row);
+                kr = row;
+                ko = 0;
+            }
+            scores[j] = VectorMath.dot(qs, qo, kr, ko, headDim) * scale;
+        }
+        Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
+        int ao = t * heads * valueDim + h * valueDim;
+        java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
+        for (int j = 0; j < count; j++) {
+            float[] vr = values;
+            int vo = (first + j) * vWidth + kvHead * valueDim;
+            if (half) {
+                cache.loadValue(layer, first + j, kvHead * valueDim, valueDim, row);
+                vr = row;
+                vo = 0;
+            }
+            VectorMath.axpy(scores[j], vr, vo, attended, ao, valueDim);
+        }
     }
 }

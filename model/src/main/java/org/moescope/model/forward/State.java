@@ -17,6 +17,8 @@ public final class State {
     final java.util.concurrent.atomic.AtomicLongArray expertChunks;
     final java.util.concurrent.atomic.AtomicInteger nextExpert = new java.util.concurrent.atomic.AtomicInteger();
     final float[][] expertGate, expertUp, workerIn, workerOut;
+    /** Per worker thread: attention scores over the context, and one cached key or value row widened from f16. */
+    final float[][] workerScores, workerCacheRow;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
     int[] expertRows;
     private final int hidden, expertWidth;
@@ -83,6 +85,8 @@ public final class State {
         expertUp = new float[workers][maxBatch * expertWidth];
         workerIn = new float[workers][maxBatch * hidden];
         workerOut = new float[workers][maxBatch * hidden];
+        workerScores = new float[workers][contextLength];
+        workerCacheRow = new float[workers][Math.max(widths[0], widths[1])];
         int sharedWidth = model.sharedWidth();
         sharedOut = new float[sharedWidth > 0 ? maxBatch * hidden : 0];
         sharedGateBuffer = new float[maxBatch * sharedWidth];
