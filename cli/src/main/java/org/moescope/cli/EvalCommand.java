@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "eval", description = {"Evaluate a model (optionally under a profile) on one task, with a 95% bootstrap interval:",
+@Command(name = "eval", description = {"Evaluate a model (optionally under a profile) on one task, with a 95%% bootstrap interval:",
         "  refusal   share of prompts refused ({prompt, harmful} lines; reported for harmful and harmless separately)",
         "  arith     exact-answer accuracy ({prompt, answer} lines)",
         "  ppl       perplexity of a text file (plain text, or JSON lines with a \"text\" field)",

@@ -15,7 +15,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "study", description = {"Run a study: data in, statistics with 95% intervals and a control, DIR/summary.json and DIR/report.html out.",
+@Command(name = "study", description = {"Run a study: data in, statistics with 95%% intervals and a control, DIR/summary.json and DIR/report.html out.",
         "Studies: refusal-experts, cognitive-experts, wsd, vector-creativity (also: vector creativity), debias, importance, prune,",
         "consistency, super-experts, dynamic-routing. Study options: --set name=value (see docs/STUDIES.md)."})
 final class StudyCommand implements Callable<Integer> {
