@@ -114,27 +114,17 @@ final class GroupedQueryAttention implements Attention {
         int count = position - first + 1;
         int qo = t * qWidth + h * headDim;
         for (int j = 0; j < count; j++) {
-            float[] kr = keys;
-            int ko = (first + j) * kWidth + kvHead * headDim;
-            if (half) {
-                cache.loadKey(layer, first + j, kvHead * headDim, headDim, row);
-                kr = row;
-                ko = 0;
-            }
-            scores[j] = VectorMath.dot(qs, qo, kr, ko, headDim) * scale;
+            int p = first + j; // an f16 cache's row is widened into row first
+            if (half) cache.loadKey(layer, p, kvHead * headDim, headDim, row);
+            scores[j] = VectorMath.dot(qs, qo, half ? row : keys, half ? 0 : p * kWidth + kvHead * headDim, headDim) * scale;
         }
         Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
         int ao = t * heads * valueDim + h * valueDim;
         java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
         for (int j = 0; j < count; j++) {
-            float[] vr = values;
-            int vo = (first + j) * vWidth + kvHead * valueDim;
-            if (half) {
-                cache.loadValue(layer, first + j, kvHead * valueDim, valueDim, row);
-                vr = row;
-                vo = 0;
-            }
-            VectorMath.axpy(scores[j], vr, vo, attended, ao, valueDim);
+            int p = first + j;
+            if (half) cache.loadValue(layer, p, kvHead * valueDim, valueDim, row);
+            VectorMath.axpy(scores[j], half ? row : values, half ? 0 : p * vWidth + kvHead * valueDim, attended, ao, valueDim);
         }
     }
 }

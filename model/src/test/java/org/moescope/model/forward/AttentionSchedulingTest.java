@@ -2,7 +2,6 @@ package org.moescope.model.forward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -13,7 +12,6 @@ import org.moescope.model.ModelFile;
 import org.moescope.model.hook.Batch;
 import org.moescope.model.hook.Hooks;
 import org.moescope.tensor.Workers;
-import org.moescope.testkit.SharedFiles;
 
 /**
  * Attention's (token, head) pairs split across the threads give the logits, bit for bit, that one
@@ -25,8 +23,7 @@ class AttentionSchedulingTest {
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
     void threadsChangeNoBit(String relative) {
         Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: attention is never split");
-        Path path = SharedFiles.require(relative);
-        Assumptions.assumeTrue(Files.exists(path), relative + " is absent");
+        Path path = SharedDecodeTest.model(relative);
         long threshold = GroupedQueryAttention.parallelWork;
         try (ModelFile file = ModelFile.open(path)) {
             Transformer model = Transformer.of(file);

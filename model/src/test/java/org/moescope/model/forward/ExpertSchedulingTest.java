@@ -2,7 +2,6 @@ package org.moescope.model.forward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -14,7 +13,6 @@ import org.moescope.model.hook.Batch;
 import org.moescope.model.hook.HookPoint;
 import org.moescope.model.hook.Hooks;
 import org.moescope.tensor.Workers;
-import org.moescope.testkit.SharedFiles;
 
 /**
  * Decoding runs the active experts in row chunks shared out between the threads; with a listener on
@@ -33,8 +31,7 @@ class ExpertSchedulingTest {
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
     void chunkedExpertsEqualWholeExperts(String relative) {
         Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
-        Path path = SharedFiles.require(relative);
-        Assumptions.assumeTrue(Files.exists(path), relative + " is absent");
+        Path path = SharedDecodeTest.model(relative);
         try (ModelFile file = ModelFile.open(path)) {
             Transformer model = Transformer.of(file);
             Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");

@@ -35,8 +35,7 @@ class SharedDecodeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void sharedPassEqualsSeparatePasses(String relative) {
-        Path path = SharedFiles.require(relative);
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(path), relative + " is absent");
+        Path path = model(relative);
         try (ModelFile file = ModelFile.open(path)) {
             Transformer model = Transformer.of(file);
             int vocab = file.config().vocabularySize();
@@ -113,6 +112,13 @@ class SharedDecodeTest {
             model.forward(state, batch.set(out, s, 1, state.position(), Batch.Phase.GENERATED), Hooks.NONE, logits, false);
         }
         return out;
+    }
+
+    /** The model file of {@link #models}, the test skipped when it is absent. */
+    static Path model(String relative) {
+        Path path = SharedFiles.require(relative);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(path), relative + " is absent");
+        return path;
     }
 
     static int argmax(float[] v) {
