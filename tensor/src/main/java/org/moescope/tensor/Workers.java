@@ -2,6 +2,7 @@ package org.moescope.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -24,9 +25,10 @@ public final class Workers implements AutoCloseable {
      * One parallelFor call: its chunks, in one contiguous region per thread (see {@link #take}).
      * Everything a worker needs is in the job it picked up, so a worker that wakes late and still
      * holds an earlier job can only find that job's chunks all taken: it can never claim a chunk of a
-     * newer job, nor count one down.
+     * newer job, nor count one down. The first chunk to fail is kept in {@code failure} and thrown
+     * by the caller once every chunk has finished: no thread still works on the job when it does.
      */
-    private record Job(RangeTask task, int n, int parts, AtomicLongArray regions, AtomicInteger pending) {}
+    private record Job(RangeTask task, int n, int parts, AtomicLongArray regions, AtomicInteger pending, AtomicReference<Throwable> failure) {}
 
     /** Longs between two threads' regions: each on its own cache lines, so claiming one's own chunk is not slowed by the other's. */
     private static final int REGION_STRIDE = 16;
@@ -88,13 +90,17 @@ public final class Workers implements AutoCloseable {
             int chunks = Math.max(1, Math.min(n, parts));
             AtomicLongArray regions = new AtomicLongArray(threads * REGION_STRIDE);
             for (int t = 0; t < threads; t++) regions.set(t * REGION_STRIDE, range(chunks * t / threads, chunks * (t + 1) / threads));
-            Job job = new Job(task, n, chunks, regions, new AtomicInteger(chunks));
+            Job job = new Job(task, n, chunks, regions, new AtomicInteger(chunks), new AtomicReference<>());
             current = job;
             generation = generation + 1;
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
             work(0, job);
             while (job.pending().get() > 0) Thread.onSpinWait();
             current = null;
+            Throwable failed = job.failure().get();
+            if (failed instanceof RuntimeException e) throw e;
+            if (failed instanceof Error e) throw e;
+            if (failed != null) throw new IllegalStateException(failed);
         } finally {
             lock.unlock();
         }
@@ -107,6 +113,8 @@ public final class Workers implements AutoCloseable {
                 int from = (int) ((long) job.n() * c / job.parts()), to = (int) ((long) job.n() * (c + 1) / job.parts());
                 try {
                     job.task().run(from, to, worker);
+                } catch (Throwable t) { // kept for the caller; a pool thread lives on
+                    job.failure().compareAndSet(null, t);
                 } finally {
                     job.pending().decrementAndGet();
                 }

@@ -1,6 +1,7 @@
 package org.moescope.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -55,11 +56,7 @@ class WorkersTest {
             int[] byCaller = new int[1];
             w.parallelFor(n, 16, (from, to, worker) -> {
                 if (worker != 0) {
-                    try {
-                        Thread.sleep(50); // the pool thread's first chunk takes far longer than all the caller's work
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
+                    sleep(50); // the pool thread's first chunk takes far longer than all the caller's work
                 } else {
                     byCaller[0] += to - from;
                 }
@@ -68,6 +65,34 @@ class WorkersTest {
             for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("index %d", i).isEqualTo(1);
             // the pool thread owns half the chunks but, stuck in its first, gets no further
             assertThat(byCaller[0]).as("indices run by the calling thread").isGreaterThanOrEqualTo(n - n / 16);
+        }
+    }
+
+    /** A chunk that throws on a pool thread fails the call, after every other chunk is done; the pool thread lives on. */
+    @Test
+    void aFailingChunkFailsTheCallAndThePoolThreadLivesOn() {
+        try (Workers w = new Workers(2)) {
+            for (int repeat = 0; repeat < 5; repeat++) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(2);
+                assertThatThrownBy(() -> w.parallelFor(2, 2, (from, to, worker) -> {
+                    if (worker == 0) sleep(30); // the pool thread surely takes its own chunk
+                    else throw new IllegalStateException("chunk " + from);
+                })).isInstanceOf(IllegalStateException.class).hasMessage("chunk 1");
+                // the next job: the caller is slow again, and the pool thread is still there to run its chunk
+                w.parallelFor(2, 2, (from, to, worker) -> {
+                    if (worker == 0) sleep(30);
+                    hits.incrementAndGet(worker);
+                });
+                assertThat(hits.get(1)).as("chunks run by the pool thread after its failure").isEqualTo(1);
+            }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -213,12 +213,19 @@ final class MoeBlock {
         int r0 = c * CHUNK_ROWS, r1 = Math.min(width, r0 + CHUNK_ROWS);
         int in = s.expertOffset[e] * hidden, at = s.expertOffset[e] * width;
         Mlp mlp = expertMlps[e];
-        mlp.gate().rows(s.expertIn, in, m, s.expertGates, at, r0, r1);
-        mlp.up().rows(s.expertIn, in, m, s.expertUps, at, r0, r1);
-        for (int t = 0; t < m; t++) mlp.activate(s.expertGates, s.expertUps, at + t * width + r0, at + t * width + r1);
-        if (s.expertChunks.decrementAndGet(a * CHUNK_STATE + UP_LEFT) == 0) {
-            mlp.down().roundInput(s.expertGates, at, m);
-            s.expertChunks.set(a * CHUNK_STATE + READY, 1);
+        try {
+            mlp.gate().rows(s.expertIn, in, m, s.expertGates, at, r0, r1);
+            mlp.up().rows(s.expertIn, in, m, s.expertUps, at, r0, r1);
+            for (int t = 0; t < m; t++) mlp.activate(s.expertGates, s.expertUps, at + t * width + r0, at + t * width + r1);
+        } finally {
+            // counted down even when the chunk failed, so that no thread waits for it forever (the job rethrows the failure)
+            if (s.expertChunks.decrementAndGet(a * CHUNK_STATE + UP_LEFT) == 0) {
+                try {
+                    mlp.down().roundInput(s.expertGates, at, m);
+                } finally {
+                    s.expertChunks.set(a * CHUNK_STATE + READY, 1);
+                }
+            }
         }
     }
 
