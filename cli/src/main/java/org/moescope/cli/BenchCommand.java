@@ -173,6 +173,8 @@ final class BenchCommand implements Callable<Integer> {
         m.put("size_bytes", file.storedTensors().stream().mapToLong(t -> t.byteSize()).sum());
         m.put("parameters", file.parameterCount());
         m.put("threads", Threads.count());
+        // whether the Vector API checked every load (bin/moescope turns the checks off; see docs/PERFORMANCE.md)
+        m.put("vector_bounds_checks", !"0".equals(System.getProperty("jdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK")));
         m.put("test", test);
         m.put("tokens_per_second", stats[0]);
         m.put("stddev", stats[1]);

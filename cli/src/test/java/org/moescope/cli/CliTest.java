@@ -64,6 +64,8 @@ class CliTest {
         assertThat(results.get(2).get("hooks").asText()).isEqualTo("trace");
         assertThat(results.get(2).has("cost_percent")).isTrue();
         for (JsonNode test : results) {
+            // the suite's JVM keeps the checks that bin/moescope turns off: an out-of-bounds kernel fails here
+            assertThat(test.get("vector_bounds_checks").asBoolean()).as("Vector API bounds checks in the test JVM").isTrue();
             assertThat(test.get("samples")).hasSize(2);
             for (JsonNode rate : test.get("samples")) assertThat(rate.asDouble()).isPositive();
         }
