@@ -75,7 +75,7 @@ final class LatentAttention implements Attention {
         }
         s.store(layer, batch, fresh, latentWidth, null, 0);
         float scale = (float) config.scale();
-        float[] scores = s.scores;
+        float[] scores = s.workerScores[0], row = s.workerCacheRow[0];
         float[] absorbed = s.absorbedQuery;
         float[] attendedLatent = s.attendedLatent;
         float[] attended = s.attended;
@@ -92,8 +92,8 @@ final class LatentAttention implements Attention {
                     float[] lr = latents;
                     int lo = j * latentWidth;
                     if (half) {
-                        cache.loadKey(layer, j, 0, latentWidth, s.cacheRow);
-                        lr = s.cacheRow;
+                        cache.loadKey(layer, j, 0, latentWidth, row);
+                        lr = row;
                         lo = 0;
                     }
                     float dot = VectorMath.dot(absorbed, 0, lr, lo, rank) + VectorMath.dot(qs, qo + nope, lr, lo + rank, ropeDim);
@@ -105,8 +105,8 @@ final class LatentAttention implements Attention {
                     float[] lr = latents;
                     int lo = j * latentWidth;
                     if (half) {
-                        cache.loadKey(layer, j, 0, rank, s.cacheRow);
-                        lr = s.cacheRow;
+                        cache.loadKey(layer, j, 0, rank, row);
+                        lr = row;
                         lo = 0;
                     }
                     VectorMath.axpy(scores[j], lr, lo, attendedLatent, 0, rank);

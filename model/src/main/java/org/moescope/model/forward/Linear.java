@@ -75,7 +75,7 @@ public final class Linear {
         float[][] inputs = new float[ls.length][];
         for (int i = 0; i < ls.length; i++) {
             // products that round the input alike share it
-            for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].activations == ls[i].activations && ls[j].in == ls[i].in) inputs[i] = inputs[j];
+            for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].roundsLike(ls[i])) inputs[i] = inputs[j];
             if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, buffers, i);
         }
         w.parallelFor(total, ROW_CHUNKS * w.threads(), (from, to, worker) -> {
@@ -132,10 +132,8 @@ public final class Linear {
         if (activations == ActivationQuantizer.Format.F32 && xStride == in && xOffset == 0) return x;
         if (buffers[slot].length < tokens * in) buffers[slot] = new float[tokens * in];
         float[] input = buffers[slot];
-        for (int t = 0; t < tokens; t++) {
-            System.arraycopy(x, xOffset + t * xStride, input, t * in, in);
-            ActivationQuantizer.roundTrip(activations, input, t * in, in);
-        }
+        for (int t = 0; t < tokens; t++) System.arraycopy(x, xOffset + t * xStride, input, t * in, in);
+        roundInput(input, 0, tokens);
         return input;
     }
 
@@ -154,12 +152,14 @@ public final class Linear {
      */
     void rows(float[] x, int xOffset, int tokens, float[] y, int yOffset, int from, int to) {
         matrix.matMulRows(x, xOffset, in, tokens, y, yOffset, out, from, to);
-        if (bias == null) return;
-        for (int t = 0; t < tokens; t++) for (int r = from; r < to; r++) y[yOffset + t * out + r] += bias[r];
+        for (int t = 0; t < tokens; t++) addBias(y, yOffset + t * out, from, to);
     }
 
-    private void addBias(float[] y, int at) {
-        if (bias != null) for (int r = 0; r < out; r++) y[at + r] += bias[r];
+    private void addBias(float[] y, int at) { addBias(y, at, 0, out); }
+
+    /** y[at + r] += b[r] for r in [from, to). */
+    private void addBias(float[] y, int at, int from, int to) {
+        if (bias != null) for (int r = from; r < to; r++) y[at + r] += bias[r];
     }
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);

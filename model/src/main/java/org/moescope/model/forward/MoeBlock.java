@@ -68,15 +68,14 @@ final class MoeBlock {
         Arrays.fill(count, 0);
         int total = 0;
         for (int t = 0; t < n; t++) for (int i = 0; i < s.selectedCount[t]; i++) count[s.selected[t * stride + i]]++;
-        int active = 0;
+        int active = 0, most = 0;
         for (int e = 0; e < experts; e++) {
             offset[e] = total;
             total += count[e];
             if (count[e] > 0) s.activeExperts[active++] = e;
+            most = Math.max(most, count[e]);
         }
         s.ensureExpertRows(total);
-        int most = 0;
-        for (int a = 0; a < active; a++) most = Math.max(most, count[s.activeExperts[a]]);
         Arrays.fill(count, 0);
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < s.selectedCount[t]; i++) {

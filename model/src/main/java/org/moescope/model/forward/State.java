@@ -8,7 +8,7 @@ package org.moescope.model.forward;
 public final class State {
     final int maxBatch;
     final KvCache cache;
-    final float[] residual, normed, branch, query, attended, scores;
+    final float[] residual, normed, branch, query, attended;
     final float[] latentQuery, absorbedQuery, attendedLatent;
     final float[] routerLogits, selectedWeights;
     float[] expertRowWeights, expertIn, expertOut;
@@ -17,7 +17,7 @@ public final class State {
     final java.util.concurrent.atomic.AtomicLongArray expertChunks;
     final java.util.concurrent.atomic.AtomicInteger nextExpert = new java.util.concurrent.atomic.AtomicInteger();
     final float[][] expertGate, expertUp, workerIn, workerOut;
-    /** Per worker thread: attention scores over the context, and one cached key or value row widened from f16. */
+    /** Per worker thread: attention scores over the context, and one cached key or value row widened from f16 (worker 0's: the calling thread's). */
     final float[][] workerScores, workerCacheRow;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
     int[] expertRows;
@@ -28,7 +28,7 @@ public final class State {
     final org.moescope.model.hook.Batch tail = new org.moescope.model.hook.Batch();
     private int position;
 
-    final float[] newKeys, newValues, cacheRow;
+    final float[] newKeys, newValues;
 
     /**
      * In a pass shared by several sequences ({@link Transformer#decodeTogether}): row t's own state,
@@ -50,13 +50,11 @@ public final class State {
         this.cache = new KvCache(c.layerCount(), cacheLength, widths[0], widths[1], precision);
         newKeys = new float[maxBatch * widths[0]];
         newValues = new float[maxBatch * widths[1]];
-        cacheRow = new float[Math.max(widths[0], widths[1])];
         residual = new float[maxBatch * hidden];
         normed = new float[maxBatch * hidden];
         branch = new float[maxBatch * hidden];
         query = new float[maxBatch * a.heads() * a.headDim()];
         attended = new float[maxBatch * a.heads() * a.valueHeadDim()];
-        scores = new float[contextLength];
         int rank = a.isLatent() ? a.mla().kvLoraRank() : 0;
         latentQuery = new float[a.isLatent() ? maxBatch * a.mla().queryLoraRank() : 0];
         absorbedQuery = new float[rank];

@@ -200,8 +200,8 @@ public final class Transformer {
         int context = 0;
         for (State st : states) context = Math.max(context, st.contextLength());
         // one work state for every shared pass (MAX_SHARED_DECODE rows), remade only when a longer context arrives
-        if (sharedWork == null || sharedWork.scores.length < context) {
-            sharedWork = new State(this, MAX_SHARED_DECODE, Math.max(context, sharedWork == null ? 0 : sharedWork.scores.length), 1, KvCache.Precision.F32);
+        if (sharedWork == null || sharedWork.workerScores[0].length < context) {
+            sharedWork = new State(this, MAX_SHARED_DECODE, Math.max(context, sharedWork == null ? 0 : sharedWork.workerScores[0].length), 1, KvCache.Precision.F32);
         }
         State w = sharedWork;
         w.owners = states;
