@@ -55,14 +55,25 @@ public final class Blocks {
     /** Byte j of packed bytes (the scale or min of sub-block j). */
     static int byteK4(long packed, int j) { return (int) (packed >>> (8 * j)) & 0xFF; }
 
-    /** Q3_K's 16 signed 6-bit scales (kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f), four per int; read with scale3. */
-    static int[] scalesK3(int a0, int a1, int tmp) {
-        return new int[] {
-            (a0 & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4),
-            (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4),
-            ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4),
-            ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4)};
+    /**
+     * Q3_K's 16 6-bit scales (as llama.cpp unpacks them with kmask1 = 0x03030303 and kmask2 =
+     * 0x0f0f0f0f) from the 12 packed bytes read as three little-endian ints: scales 0-7 as the bytes
+     * of one long ({@code high} false), 8-15 of the other; read one with {@link #scaleK3}.
+     */
+    static long scalesK3(int a0, int a1, int tmp, boolean high) {
+        int w0, w1;
+        if (!high) {
+            w0 = (a0 & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4);
+            w1 = (a1 & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4);
+        } else {
+            w0 = ((a0 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4);
+            w1 = ((a1 >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4);
+        }
+        return (w0 & 0xFFFFFFFFL) | (long) w1 << 32;
     }
+
+    /** Scale i of 16 from {@link #scalesK3}'s two longs. */
+    static int scaleK3(long low, long high, int i) { return (byte) ((i < 8 ? low : high) >>> (8 * (i & 7))); }
 
     /** Decodes {@code n} elements (whole blocks) of {@code type} starting at byte {@code at} into out[o..]. */
     public static void dequantize(TensorType type, MemorySegment m, long at, float[] out, int o, int n) {
@@ -215,18 +226,16 @@ public final class Blocks {
     private static void q3k(MemorySegment m, long at, float[] y, int o) {
         long hm = at, q = at + 32, sc = at + 96;
         float dAll = half(m, at + 108);
-        int[] aux = scalesK3(m.get(I32, sc), m.get(I32, sc + 4), m.get(I32, sc + 8));
+        int a0 = m.get(I32, sc), a1 = m.get(I32, sc + 4), tmp = m.get(I32, sc + 8);
+        long low = scalesK3(a0, a1, tmp, false), high = scalesK3(a0, a1, tmp, true);
         int is = 0, k = o, bit = 1;
         for (int n = 0; n < 256; n += 128, q += 32) {
             for (int j = 0, shift = 0; j < 4; j++, shift += 2, bit <<= 1) {
-                float dl = dAll * (scale3(aux, is++) - 32);
+                float dl = dAll * (scaleK3(low, high, is++) - 32);
                 for (int l = 0; l < 16; l++) y[k++] = dl * (((u8(m, q + l) >> shift) & 3) - ((u8(m, hm + l) & bit) != 0 ? 0 : 4));
-                dl = dAll * (scale3(aux, is++) - 32);
+                dl = dAll * (scaleK3(low, high, is++) - 32);
                 for (int l = 0; l < 16; l++) y[k++] = dl * (((u8(m, q + l + 16) >> shift) & 3) - ((u8(m, hm + l + 16) & bit) != 0 ? 0 : 4));
             }
         }
     }
-
-    /** Byte i of the unpacked scale words, as int8 (they are 6-bit values, so non-negative). */
-    static int scale3(int[] aux, int i) { return (byte) (aux[i / 4] >>> (8 * (i % 4))); }
 }

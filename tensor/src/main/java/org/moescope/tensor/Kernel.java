@@ -39,9 +39,6 @@ public abstract class Kernel {
     static final boolean WIDE = FP.length() == 8 || FP.length() == 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** The f16 at h[i], little-endian. */
-    static float half(byte[] h, int i) { return Float.float16ToFloat((short) ((h[i] & 0xFF) | (h[i + 1] << 8))); }
-
     final TensorType type;
 
     Kernel(TensorType type) { this.type = type; }
@@ -687,10 +684,9 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector acc = FloatVector.zero(F);
-            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 84L * b;
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block, h, 0, 16);
+                long scales0 = m.get(Blocks.U64, block), scales1 = m.get(Blocks.U64, block + 8); // sixteen scale/min bytes
                 float d = Blocks.half(m, block + 80), dmin = Blocks.half(m, block + 82);
                 int xb = xo + 256 * b;
                 int is = 0;
@@ -704,7 +700,7 @@ public abstract class Kernel {
                             FloatVector a0 = FloatVector.fromArray(F, x, xg), a1 = FloatVector.fromArray(F, x, xg + 8);
                             FloatVector s = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).mul(a0);
                             s = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).fma(a1, s);
-                            int sc = h[is] & 0xFF;
+                            int sc = (int) ((is < 8 ? scales0 : scales1) >>> (8 * (is & 7))) & 0xFF;
                             acc = s.fma(FloatVector.broadcast(F, d * (sc & 0xF)), acc);
                             acc = a0.add(a1).fma(FloatVector.broadcast(F, -dmin * (sc >> 4)), acc);
                         }
@@ -726,12 +722,11 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector acc = FloatVector.zero(F);
-            byte[] h = new byte[16]; // per call: cheaper here than a ThreadLocal lookup from the worker threads
             for (int b = 0; b < n / 256; b++) {
                 long block = at + 110L * b;
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, block + 96, h, 0, 14);
-                float d = half(h, 12);
-                int[] aux = Blocks.scalesK3(int32(h, 0), int32(h, 4), int32(h, 8));
+                int a0 = m.get(Blocks.I32, block + 96), a1 = m.get(Blocks.I32, block + 100), tmp = m.get(Blocks.I32, block + 104);
+                long low = Blocks.scalesK3(a0, a1, tmp, false), high = Blocks.scalesK3(a0, a1, tmp, true);
+                float d = Blocks.half(m, block + 108);
                 int xb = xo + 256 * b;
                 int is = 0;
                 for (int part = 0; part < 2; part++) {
@@ -748,17 +743,13 @@ public abstract class Kernel {
                                         .add(hv.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 2)).sub(4);
                                 s = ((FloatVector) value.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xg + 8 * c), s);
                             }
-                            int scale = Blocks.scale3(aux, is);
+                            int scale = Blocks.scaleK3(low, high, is);
                             acc = s.fma(FloatVector.broadcast(F, d * (scale - 32)), acc);
                         }
                     }
                 }
             }
             return sum(acc);
-        }
-
-        private static int int32(byte[] h, int i) {
-            return (h[i] & 0xFF) | (h[i + 1] & 0xFF) << 8 | (h[i + 2] & 0xFF) << 16 | (h[i + 3] & 0xFF) << 24;
         }
     }
 

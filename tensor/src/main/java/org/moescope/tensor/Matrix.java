@@ -107,6 +107,9 @@ public final class Matrix {
      */
     public static final int ROW_EXACT_TOKENS = 4;
 
+    /** Per thread: the accumulators of a 4-row tile of {@link #matMul}, for their reduction. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[256]);
+
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
      * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for four, rows
@@ -119,7 +122,7 @@ public final class Matrix {
         }
         int r = rowFrom;
         if (scratch.length >= 4 * columns) {
-            float[] lanes = new float[256]; // the accumulators of a 4-row tile, for their reduction
+            float[] lanes = LANES.get();
             // four rows at a time: each activation vector loaded once serves four rows
             for (; r + 3 < rowTo; r += 4) {
                 for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, scratch, k * columns, columns);

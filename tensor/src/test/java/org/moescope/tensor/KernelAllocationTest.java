@@ -1,0 +1,52 @@
+package org.moescope.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.moescope.format.TensorType;
+
+/**
+ * Once the JIT has compiled them, products allocate nothing: decoding must not allocate per token,
+ * and a kernel that does has usually lost its vectors to the heap (a vector C2 cannot keep in
+ * registers is boxed on every use), which costs far more than the allocation. Each product runs
+ * until a window of them allocates no byte, for at most {@link #PATIENCE_NANOS}; it fails if none does.
+ */
+class KernelAllocationTest {
+    private static final long PATIENCE_NANOS = 20_000_000_000L;
+    private static final int ROWS = 32, COLUMNS = 256, WINDOW = 50;
+
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K",
+            "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "MXFP4"})
+    void compiledProductsAllocateNothing(TensorType type) {
+        // a native segment, as mapped weights are (a heap one compiles to other code)
+        MemorySegment heap = KernelTest.randomRows(type, ROWS, COLUMNS, 3);
+        MemorySegment m = Arena.ofAuto().allocate(heap.byteSize(), 64).copyFrom(heap);
+        Matrix w = new Matrix("w", type, m, ROWS, COLUMNS);
+        SplittableRandom r = new SplittableRandom(4);
+        float[] x = new float[16 * COLUMNS], y = new float[16 * ROWS], scratch = new float[4 * COLUMNS];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        // decode (one token), a few sequences decoded together (row by row), prefill (a 16-token tile)
+        assertThat(bytesOnceCompiled(() -> w.matVec(x, 0, y, 0, 0, ROWS))).as("%s matVec", type).isZero();
+        assertThat(bytesOnceCompiled(() -> w.matMul(x, COLUMNS, 3, y, ROWS, 0, ROWS, scratch))).as("%s 3 tokens", type).isZero();
+        assertThat(bytesOnceCompiled(() -> w.matMul(x, COLUMNS, 16, y, ROWS, 0, ROWS, scratch))).as("%s 16 tokens", type).isZero();
+    }
+
+    /** Bytes the last window of products allocated: 0 once one allocates nothing, or the last window's after the patience. */
+    private static long bytesOnceCompiled(Runnable product) {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long start = System.nanoTime(), bytes;
+        do {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < WINDOW; i++) product.run();
+            bytes = threads.getCurrentThreadAllocatedBytes() - before;
+        } while (bytes > 0 && System.nanoTime() - start < PATIENCE_NANOS);
+        return bytes;
+    }
+}
