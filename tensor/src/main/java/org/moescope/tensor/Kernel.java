@@ -134,7 +134,17 @@ public abstract class Kernel {
         return dot(m, at, x, xo, n, s, 0);
     }
 
-    public static Kernel of(TensorType type) {
+    /** The kernel of a stored type (one shared instance per type: kernels keep no state). */
+    public static Kernel of(TensorType type) { return ByType.KERNELS[type.ordinal()]; }
+
+    private static final class ByType {
+        static final Kernel[] KERNELS = new Kernel[TensorType.values().length];
+        static {
+            for (TensorType t : TensorType.values()) KERNELS[t.ordinal()] = create(t);
+        }
+    }
+
+    private static Kernel create(TensorType type) {
         return switch (type) {
             case F32 -> new F32Kernel();
             case BF16 -> new Bf16Kernel();

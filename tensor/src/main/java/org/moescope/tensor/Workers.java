@@ -21,14 +21,21 @@ public final class Workers implements AutoCloseable {
 
     private static volatile Workers shared;
 
-    /**
-     * One parallelFor call: its chunks, in one contiguous region per thread (see {@link #take}).
-     * Everything a worker needs is in the job it picked up, so a worker that wakes late and still
-     * holds an earlier job can only find that job's chunks all taken: it can never claim a chunk of a
-     * newer job, nor count one down. The first chunk to fail is kept in {@code failure} and thrown
-     * by the caller once every chunk has finished: no thread still works on the job when it does.
+    /*
+     * The job in progress. One set of fields serves every parallelFor call, so that a call allocates
+     * nothing (decode makes dozens per token). The caller writes task, n and parts, resets pending and
+     * failure, then fills the regions (volatile writes) and bumps the generation; a thread reads the
+     * task only after claiming a chunk from a region, which it sees filled only after those writes.
+     * A job ends when every chunk has run (pending = 0), so the next job's writes never meet a thread
+     * still reading this one's; a thread that wakes late can only find the regions empty or claim a
+     * chunk of the job now in progress, and then it runs that job's task, as any helper would. The
+     * first chunk to fail is kept in failure and thrown by the caller once every chunk has finished.
      */
-    private record Job(RangeTask task, int n, int parts, AtomicLongArray regions, AtomicInteger pending, AtomicReference<Throwable> failure) {}
+    private RangeTask task;
+    private int n, parts;
+    private final AtomicLongArray regions;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     /** Longs between two threads' regions: each on its own cache lines, so claiming one's own chunk is not slowed by the other's. */
     private static final int REGION_STRIDE = 16;
@@ -36,7 +43,6 @@ public final class Workers implements AutoCloseable {
     private final int threads;
     private final Thread[] pool;
     private final ReentrantLock lock = new ReentrantLock();
-    private volatile Job current;
     private volatile long generation;
     private volatile boolean closed;
     private final boolean[] parked;
@@ -46,6 +52,7 @@ public final class Workers implements AutoCloseable {
         this.threads = threads;
         this.pool = new Thread[threads - 1];
         this.parked = new boolean[threads];
+        this.regions = new AtomicLongArray(threads * REGION_STRIDE);
         for (int i = 0; i < pool.length; i++) {
             int index = i + 1;
             pool[i] = Thread.ofPlatform().daemon().name("moescope-worker-" + index).start(() -> loop(index));
@@ -81,23 +88,25 @@ public final class Workers implements AutoCloseable {
      */
     public void parallelFor(int n, int parts, RangeTask task) {
         if (n <= 0) return;
-        if (threads == 1 || n == 1) {
+        if (threads == 1 || n == 1 || lock.isHeldByCurrentThread()) { // (a task of this caller's may nest a call: it runs in place)
             task.run(0, n, 0);
             return;
         }
         lock.lock();
         try {
             int chunks = Math.max(1, Math.min(n, parts));
-            AtomicLongArray regions = new AtomicLongArray(threads * REGION_STRIDE);
+            this.task = task;
+            this.n = n;
+            this.parts = chunks;
+            failure.set(null);
+            pending.set(chunks);
             for (int t = 0; t < threads; t++) regions.set(t * REGION_STRIDE, range(chunks * t / threads, chunks * (t + 1) / threads));
-            Job job = new Job(task, n, chunks, regions, new AtomicInteger(chunks), new AtomicReference<>());
-            current = job;
             generation = generation + 1;
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
-            work(0, job);
-            while (job.pending().get() > 0) Thread.onSpinWait();
-            current = null;
-            Throwable failed = job.failure().get();
+            work(0);
+            while (pending.get() > 0) Thread.onSpinWait();
+            this.task = null;
+            Throwable failed = failure.get();
             if (failed instanceof RuntimeException e) throw e;
             if (failed instanceof Error e) throw e;
             if (failed != null) throw new IllegalStateException(failed);
@@ -106,17 +115,17 @@ public final class Workers implements AutoCloseable {
         }
     }
 
-    private void work(int worker, Job job) {
+    private void work(int worker) {
         for (int k = 0; k < threads; k++) {
             int region = (worker + k) % threads * REGION_STRIDE;
-            for (int c; (c = take(job.regions(), region, k == 0)) >= 0; ) {
-                int from = (int) ((long) job.n() * c / job.parts()), to = (int) ((long) job.n() * (c + 1) / job.parts());
+            for (int c; (c = take(regions, region, k == 0)) >= 0; ) {
+                int from = (int) ((long) n * c / parts), to = (int) ((long) n * (c + 1) / parts);
                 try {
-                    job.task().run(from, to, worker);
+                    task.run(from, to, worker);
                 } catch (Throwable t) { // kept for the caller; a pool thread lives on
-                    job.failure().compareAndSet(null, t);
+                    failure.compareAndSet(null, t);
                 } finally {
-                    job.pending().decrementAndGet();
+                    pending.decrementAndGet();
                 }
             }
         }
@@ -153,8 +162,7 @@ public final class Workers implements AutoCloseable {
                 }
             }
             seen = generation;
-            Job job = current;
-            if (job != null) work(index, job);
+            if (!closed) work(index);
         }
     }
 

@@ -25,6 +25,33 @@ class WorkersTest {
         }
     }
 
+    /**
+     * Jobs share one set of fields (nothing is allocated per call), so a pool thread that wakes late
+     * must never run a chunk of a new job with an old task, nor a chunk twice: thousands of small
+     * jobs back to back, more threads than this machine's cores, each index stamped by its own job.
+     */
+    @Test
+    void backToBackJobsRunEachChunkOnceWithItsOwnTask() {
+        try (Workers w = new Workers(Runtime.getRuntime().availableProcessors() + 1)) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(9);
+            int[] stamp = new int[64];
+            for (int job = 1; job <= 20_000; job++) {
+                int n = 1 + random.nextInt(64), parts = 1 + random.nextInt(3 * w.threads()), id = job;
+                AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                w.parallelFor(n, parts, (from, to, worker) -> {
+                    for (int i = from; i < to; i++) {
+                        stamp[i] = id;
+                        hits.incrementAndGet(i);
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    assertThat(hits.get(i)).as("job %d index %d", job, i).isEqualTo(1);
+                    assertThat(stamp[i]).as("job %d index %d", job, i).isEqualTo(job);
+                }
+            }
+        }
+    }
+
     @Test
     void concurrentCallersDoNotMixTheirJobs() throws Exception {
         try (Workers w = new Workers(2)) {

@@ -53,7 +53,7 @@ final class GroupedQueryAttention implements Attention {
         // new keys and values are computed, normalised and rotated here, then stored in the cache
         float[] newKeys = s.newKeys;
         float[] newValues = s.newValues;
-        Linear.applyTogether(in, n, qkv, new float[][] {qs, newKeys, newValues});
+        Linear.applyTogether(in, n, qkv, s.queryKeyValue);
         for (int t = 0; t < n; t++) {
             int qo = t * qWidth;
             int ko = t * kWidth;

@@ -72,22 +72,57 @@ public final class Linear {
         }
         float[][] buffers = TOGETHER.get();
         if (buffers.length < ls.length) TOGETHER.set(buffers = new float[ls.length][0]);
-        float[][] inputs = new float[ls.length][];
+        Together task = TOGETHER_TASK.get();
+        if (task.inputs.length < ls.length) task.inputs = new float[ls.length][];
+        float[][] inputs = task.inputs;
         for (int i = 0; i < ls.length; i++) {
+            inputs[i] = null;
             // products that round the input alike share it
             for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].roundsLike(ls[i])) inputs[i] = inputs[j];
             if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, buffers, i);
         }
-        w.parallelFor(total, ROW_CHUNKS * w.threads(), (from, to, worker) -> {
-            int offset = 0;
-            for (int i = 0; i < ls.length; i++) {
-                int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
-                if (lo < hi) ls[i].matrix.matVec(inputs[i], 0, ys[i], 0, lo - offset, hi - offset);
-                offset += ls[i].out;
-            }
-        });
+        task.products = ls;
+        task.outputs = ys;
+        try {
+            w.parallelFor(total, ROW_CHUNKS * w.threads(), task);
+        } finally {
+            task.products = null;
+            task.outputs = null;
+        }
         for (int i = 0; i < ls.length; i++) ls[i].addBias(ys[i], 0);
     }
+
+    /*
+     * The parallel tasks of apply and applyTogether, one per calling thread and reused: a lambda
+     * capturing the arguments would be allocated on every call, dozens of times per decoded token.
+     * The fields are set before the job is published and read by the threads that run its chunks.
+     */
+    private static final class Together implements Workers.RangeTask {
+        Linear[] products;
+        float[][] inputs = new float[3][], outputs;
+
+        @Override
+        public void run(int from, int to, int worker) {
+            int offset = 0;
+            for (int i = 0; i < products.length; i++) {
+                int lo = Math.max(from, offset), hi = Math.min(to, offset + products[i].out);
+                if (lo < hi) products[i].matrix.matVec(inputs[i], 0, outputs[i], 0, lo - offset, hi - offset);
+                offset += products[i].out;
+            }
+        }
+    }
+
+    private static final class Rows implements Workers.RangeTask {
+        Linear product;
+        float[] input, result;
+        int tokens;
+
+        @Override
+        public void run(int from, int to, int worker) { product.multiply(input, result, tokens, from, to, SCRATCH.get()); }
+    }
+
+    private static final ThreadLocal<Together> TOGETHER_TASK = ThreadLocal.withInitial(Together::new);
+    private static final ThreadLocal<Rows> ROWS_TASK = ThreadLocal.withInitial(Rows::new);
 
     private static final ThreadLocal<float[][]> TOGETHER = ThreadLocal.withInitial(() -> new float[3][0]);
 
@@ -115,7 +150,17 @@ public final class Linear {
             Workers w = Workers.shared();
             // row by row (decode): small chunks, so that threads running at different speeds finish together
             int parts = tokens <= Matrix.ROW_EXACT_TOKENS ? ROW_CHUNKS * w.threads() : w.threads();
-            w.parallelFor(out, parts, (from, to, worker) -> multiply(input, result, tokens, from, to, SCRATCH.get()));
+            Rows task = ROWS_TASK.get();
+            task.product = this;
+            task.input = input;
+            task.result = result;
+            task.tokens = tokens;
+            try {
+                w.parallelFor(out, parts, task);
+            } finally {
+                task.product = null;
+                task.input = task.result = null;
+            }
         }
         for (int t = 0; t < tokens; t++) {
             int to = direct ? t * out : yOffset + t * yStride;

@@ -178,33 +178,56 @@ final class MoeBlock {
             s.expertChunks.set(at + READY, 0);
         }
         s.nextExpert.set(0);
+        ExpertChunks task = s.expertChunksTask;
+        task.block = this;
+        task.activeCount = activeCount;
+        workers.parallelFor(workers.threads(), workers.threads(), task);
+        task.block = null;
+    }
+
+    /**
+     * The parallel task of {@link #runExpertsInChunks}, one per State and reused: a lambda capturing
+     * its arguments would be allocated on every call, that is for every layer of every token.
+     */
+    static final class ExpertChunks implements Workers.RangeTask {
+        private final State s;
+        MoeBlock block;
+        int activeCount;
+
+        ExpertChunks(State s) { this.s = s; }
+
+        @Override
+        public void run(int from, int to, int worker) { block.runChunks(s, activeCount); }
+    }
+
+    /** One thread's part of {@link #runExpertsInChunks}. */
+    private void runChunks(State s, int activeCount) {
+        int width = expertWidth();
         AtomicLongArray chunks = s.expertChunks;
-        workers.parallelFor(workers.threads(), workers.threads(), (from, to, worker) -> {
-            for (int a; (a = s.nextExpert.getAndIncrement()) < activeCount; ) {
-                int at = a * CHUNK_STATE;
-                for (int c; (c = Workers.take(chunks, at + UP, true)) >= 0; ) upChunk(s, a, c, width);
-                while (chunks.get(at + READY) == 0) Thread.onSpinWait(); // a helper's gate/up chunk still running
-                for (int c; (c = Workers.take(chunks, at + DOWN, true)) >= 0; ) downChunk(s, a, c, width);
-            }
-            // every expert has its thread: help from the back
-            for (boolean left = true; left; ) {
-                left = false;
-                boolean progress = false;
-                for (int a = 0; a < activeCount; a++) {
-                    int at = a * CHUNK_STATE, c = Workers.take(chunks, at + UP, false);
-                    if (c >= 0) {
-                        upChunk(s, a, c, width);
-                        left = progress = true;
-                    } else if (chunks.get(at + READY) == 0) {
-                        left = true; // its down chunks wait for gate/up chunks running elsewhere
-                    } else if ((c = Workers.take(chunks, at + DOWN, false)) >= 0) {
-                        downChunk(s, a, c, width);
-                        left = progress = true;
-                    }
+        for (int a; (a = s.nextExpert.getAndIncrement()) < activeCount; ) {
+            int at = a * CHUNK_STATE;
+            for (int c; (c = Workers.take(chunks, at + UP, true)) >= 0; ) upChunk(s, a, c, width);
+            while (chunks.get(at + READY) == 0) Thread.onSpinWait(); // a helper's gate/up chunk still running
+            for (int c; (c = Workers.take(chunks, at + DOWN, true)) >= 0; ) downChunk(s, a, c, width);
+        }
+        // every expert has its thread: help from the back
+        for (boolean left = true; left; ) {
+            left = false;
+            boolean progress = false;
+            for (int a = 0; a < activeCount; a++) {
+                int at = a * CHUNK_STATE, c = Workers.take(chunks, at + UP, false);
+                if (c >= 0) {
+                    upChunk(s, a, c, width);
+                    left = progress = true;
+                } else if (chunks.get(at + READY) == 0) {
+                    left = true; // its down chunks wait for gate/up chunks running elsewhere
+                } else if ((c = Workers.take(chunks, at + DOWN, false)) >= 0) {
+                    downChunk(s, a, c, width);
+                    left = progress = true;
                 }
-                if (left && !progress) Thread.onSpinWait();
             }
-        });
+            if (left && !progress) Thread.onSpinWait();
+        }
     }
 
     private void upChunk(State s, int a, int c, int width) {

@@ -29,6 +29,10 @@ public final class State {
     private int position;
 
     final float[] newKeys, newValues;
+    /** The task that runs a layer's experts in chunks across the threads (see MoeBlock.runExpertsInChunks). */
+    final MoeBlock.ExpertChunks expertChunksTask = new MoeBlock.ExpertChunks(this);
+    /** {query, newKeys, newValues}: the outputs of a layer's q, k and v products, computed together. */
+    final float[][] queryKeyValue;
 
     /**
      * In a pass shared by several sequences ({@link Transformer#decodeTogether}): row t's own state,
@@ -55,6 +59,7 @@ public final class State {
         branch = new float[maxBatch * hidden];
         query = new float[maxBatch * a.heads() * a.headDim()];
         attended = new float[maxBatch * a.heads() * a.valueHeadDim()];
+        queryKeyValue = new float[][] {query, newKeys, newValues};
         int rank = a.isLatent() ? a.mla().kvLoraRank() : 0;
         latentQuery = new float[a.isLatent() ? maxBatch * a.mla().queryLoraRank() : 0];
         absorbedQuery = new float[rank];

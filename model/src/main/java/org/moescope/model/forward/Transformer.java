@@ -128,27 +128,43 @@ public final class Transformer {
     }
 
     private void decodeShared(State s, Batch batch, float[] logits) {
+        // alone (no sequence waiting, the pass free): run at once, with nothing to queue or hand over
+        if (waiting.isEmpty() && passLock.tryLock()) {
+            try {
+                if (waiting.isEmpty()) {
+                    run(s, singleBatch(batch.token(0), s), Hooks.NONE, logits, false);
+                    return;
+                }
+            } finally {
+                passLock.unlock();
+            }
+        }
         Waiting mine = new Waiting(s, batch.token(0), logits);
         waiting.add(mine);
         passLock.lock();
         try {
             // whoever holds the lock runs everything waiting; a pass that already took this one finished before unlocking
+            java.util.List<Waiting> group = this.group;
             while (!mine.done) {
-                java.util.List<Waiting> group = new java.util.ArrayList<>(MAX_SHARED_DECODE);
+                group.clear();
                 for (Waiting w; group.size() < MAX_SHARED_DECODE && (w = waiting.poll()) != null; ) group.add(w);
                 runShared(group);
             }
+            group.clear();
         } finally {
             passLock.unlock();
         }
         if (mine.error != null) throw mine.error;
     }
 
+    /** The sequences of the shared pass in progress (used under the pass lock only). */
+    private final java.util.List<Waiting> group = new java.util.ArrayList<>(MAX_SHARED_DECODE);
+
     private void runShared(java.util.List<Waiting> group) {
         try {
             if (group.size() == 1) {
                 Waiting w = group.getFirst();
-                run(w.state, singleBatch(w), Hooks.NONE, w.logits, false);
+                run(w.state, singleBatch(w.token, w.state), Hooks.NONE, w.logits, false);
             } else {
                 State[] states = new State[group.size()];
                 int[] tokens = new int[group.size()];
@@ -161,18 +177,18 @@ public final class Transformer {
                 runTogether(states, tokens, logits);
             }
         } catch (RuntimeException e) {
-            for (Waiting w : group) w.error = e;
+            for (int i = 0; i < group.size(); i++) group.get(i).error = e;
         } finally {
-            for (Waiting w : group) w.done = true;
+            for (int i = 0; i < group.size(); i++) group.get(i).done = true;
         }
     }
 
     private final Batch single = new Batch();
     private final int[] singleToken = new int[1];
 
-    private Batch singleBatch(Waiting w) {
-        singleToken[0] = w.token;
-        return single.set(singleToken, 0, 1, w.state.position(), Batch.Phase.GENERATED);
+    private Batch singleBatch(int token, State s) {
+        singleToken[0] = token;
+        return single.set(singleToken, 0, 1, s.position(), Batch.Phase.GENERATED);
     }
 
     /**
