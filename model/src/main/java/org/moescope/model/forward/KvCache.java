@@ -20,18 +20,24 @@ public final class KvCache {
         this.keyWidth = keyWidth;
         this.valueWidth = valueWidth;
         this.precision = precision;
-        int k = Math.multiplyExact(capacity, keyWidth);
-        int v = Math.multiplyExact(capacity, valueWidth);
+        Math.multiplyExact(capacity, Math.max(keyWidth, valueWidth)); // the full cache must be addressable
+        // room for the first positions only: the arrays grow as positions are stored (a context of
+        // thousands would otherwise hold a gigabyte from the first token, and the young-generation
+        // collections of the first passes would copy it over and over)
+        int rows = Math.min(capacity, INITIAL_ROWS);
         if (precision == Precision.F32) {
-            keys32 = new float[layers][k];
-            values32 = new float[layers][v];
+            keys32 = new float[layers][rows * keyWidth];
+            values32 = new float[layers][rows * valueWidth];
             keys16 = values16 = null;
         } else {
-            keys16 = new short[layers][k];
-            values16 = new short[layers][v];
+            keys16 = new short[layers][rows * keyWidth];
+            values16 = new short[layers][rows * valueWidth];
             keys32 = values32 = null;
         }
     }
+
+    /** Positions a layer's arrays hold at first; they double (up to the capacity) when a store needs more. */
+    static final int INITIAL_ROWS = 64;
 
     public int capacity() { return capacity; }
 
@@ -41,14 +47,35 @@ public final class KvCache {
 
     int valueWidth() { return valueWidth; }
 
-    /** Bytes held, for reporting memory use. */
+    /** Bytes held now (the arrays grow with the positions stored), for reporting memory use. */
     public long bytes() {
+        long sum = 0;
         int layers = precision == Precision.F32 ? keys32.length : keys16.length;
-        return (precision == Precision.F32 ? 4L : 2L) * capacity * (keyWidth + valueWidth) * layers;
+        for (int l = 0; l < layers; l++) {
+            sum += precision == Precision.F32 ? 4L * (keys32[l].length + values32[l].length) : 2L * (keys16[l].length + values16[l].length);
+        }
+        return sum;
+    }
+
+    /** Grows layer {@code layer}'s arrays to hold positions [0, rows) at least. */
+    private void ensureRows(int layer, int rows) {
+        int held = keyWidth > 0 ? (precision == Precision.F32 ? keys32[layer].length : keys16[layer].length) / keyWidth
+                : (precision == Precision.F32 ? values32[layer].length : values16[layer].length) / Math.max(1, valueWidth);
+        if (rows <= held) return;
+        int grown = (int) Math.min(capacity, Math.max(rows, 2L * held));
+        if (precision == Precision.F32) {
+            keys32[layer] = java.util.Arrays.copyOf(keys32[layer], grown * keyWidth);
+            values32[layer] = java.util.Arrays.copyOf(values32[layer], grown * valueWidth);
+        } else {
+            keys16[layer] = java.util.Arrays.copyOf(keys16[layer], grown * keyWidth);
+            values16[layer] = java.util.Arrays.copyOf(values16[layer], grown * valueWidth);
+        }
     }
 
     /** Stores {@code count} rows of keys (and values, if {@code values} is not null) from position {@code position} on. */
     void store(int layer, int position, int count, float[] keys, int keyOffset, float[] values, int valueOffset) {
+        if (position + count > capacity) throw new IllegalArgumentException("positions up to " + (position + count) + " past the cache's " + capacity);
+        ensureRows(layer, position + count);
         int kn = count * keyWidth;
         int vn = count * valueWidth;
         if (precision == Precision.F32) {
@@ -64,7 +91,10 @@ public final class KvCache {
         }
     }
 
-    /** The float32 key array of a layer, or null when the cache holds float16 (then use {@link #loadKey}). */
+    /**
+     * The float32 key array of a layer, or null when the cache holds float16 (then use {@link #loadKey}).
+     * It holds the positions stored so far (and may be replaced by a larger one at the next store).
+     */
     float[] keys(int layer) { return keys32 == null ? null : keys32[layer]; }
 
     float[] values(int layer) { return values32 == null ? null : values32[layer]; }
