@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -119,6 +120,19 @@ class KernelTest {
             w.matMul(x, columns, tokens, oneByOne, rows, 0, rows, new float[columns]);
             w.matMul(x, columns, tokens, quads, rows, 0, rows, new float[4 * columns]);
             assertThat(quads).as("%s quads", type).isEqualTo(oneByOne);
+        }
+    }
+
+    @Test
+    void sixteenPackedButterfliesAddAsOneAtATime() {
+        if (FloatVector.SPECIES_PREFERRED.length() != 16) return; // the packed reduction is the AVX-512 path's
+        for (long seed = 0; seed < 200; seed++) {
+            float[] a = java.util.Arrays.copyOf(gaussians(256, seed), 256 + 16);
+            for (int i = 0; i < 256; i += 7) a[i] *= 1e6f; // sums whose rounding depends on the order
+            float[] expected = new float[16];
+            for (int k = 0; k < 16; k++) expected[k] = Kernel.butterfly16(a, 16 * k);
+            Kernel.packedButterflies(a);
+            for (int k = 0; k < 16; k++) assertThat(a[256 + Kernel.LANE_OF[k]]).as("vector %d, seed %d", k, seed).isEqualTo(expected[k]);
         }
     }
 
