@@ -29,6 +29,7 @@ public final class Transformer {
 
     /** The model of a file, computing as its reference implementation does: llama.cpp for GGUF, transformers for HF folders. */
     public static Transformer of(org.moescope.model.ModelFile file) {
+        org.moescope.tensor.JitFlags.checkOnce();
         return new Transformer(file.config(), file.weights(),
                 file.format() == org.moescope.model.ModelFile.Format.GGUF ? Numerics.LLAMA_CPP : Numerics.FLOAT32);
     }
