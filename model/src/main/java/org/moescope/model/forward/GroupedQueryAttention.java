@@ -80,11 +80,36 @@ final class GroupedQueryAttention implements Attention {
         if (work < parallelWork || workers.threads() == 1) {
             for (int task = 0; task < n * heads; task++) attend(s, batch, task / heads, task % heads, 0);
         } else {
-            workers.parallelFor(n * heads, Math.min(n * heads, 16 * workers.threads()), (from, to, worker) -> {
-                for (int task = from; task < to; task++) attend(s, batch, task / heads, task % heads, worker);
-            });
+            Pairs task = s.attentionTask;
+            task.attention = this;
+            task.batch = batch;
+            try {
+                workers.parallelFor(n * heads, Math.min(n * heads, 16 * workers.threads()), task);
+            } finally {
+                task.attention = null;
+                task.batch = null;
+            }
         }
         output.apply(s.attended, out, n);
+    }
+
+    /**
+     * The parallel task of {@link #forward}'s (token, head) pairs, one per State and reused: a lambda
+     * capturing its arguments would be allocated for every layer of every token once decoding is
+     * past ~64 positions.
+     */
+    static final class Pairs implements Workers.RangeTask {
+        private final State s;
+        GroupedQueryAttention attention;
+        Batch batch;
+
+        Pairs(State s) { this.s = s; }
+
+        @Override
+        public void run(int from, int to, int worker) {
+            int heads = attention.config.heads();
+            for (int pair = from; pair < to; pair++) attention.attend(s, batch, pair / heads, pair % heads, worker);
+        }
     }
 
     /** Below this many multiply-adds attention runs on the calling thread (decoding a short context); tests move it to force either way. */

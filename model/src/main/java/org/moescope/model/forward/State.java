@@ -31,6 +31,8 @@ public final class State {
     final float[] newKeys, newValues;
     /** The task that runs a layer's experts in chunks across the threads (see MoeBlock.runExpertsInChunks). */
     final MoeBlock.ExpertChunks expertChunksTask = new MoeBlock.ExpertChunks(this);
+    /** The task that splits a layer's attention (token, head) pairs across the threads. */
+    final GroupedQueryAttention.Pairs attentionTask = new GroupedQueryAttention.Pairs(this);
     /** {query, newKeys, newValues}: the outputs of a layer's q, k and v products, computed together. */
     final float[][] queryKeyValue;
 
