@@ -20,6 +20,7 @@ public final class KvCache {
         this.keyWidth = keyWidth;
         this.valueWidth = valueWidth;
         this.precision = precision;
+        if (keyWidth <= 0) throw new IllegalArgumentException("key width " + keyWidth + ": every layer caches keys");
         Math.multiplyExact(capacity, Math.max(keyWidth, valueWidth)); // the full cache must be addressable
         // room for the first positions only: the arrays grow as positions are stored (a context of
         // thousands would otherwise hold a gigabyte from the first token, and the young-generation
@@ -59,8 +60,7 @@ public final class KvCache {
 
     /** Grows layer {@code layer}'s arrays to hold positions [0, rows) at least. */
     private void ensureRows(int layer, int rows) {
-        int held = keyWidth > 0 ? (precision == Precision.F32 ? keys32[layer].length : keys16[layer].length) / keyWidth
-                : (precision == Precision.F32 ? values32[layer].length : values16[layer].length) / Math.max(1, valueWidth);
+        int held = (precision == Precision.F32 ? keys32[layer].length : keys16[layer].length) / keyWidth;
         if (rows <= held) return;
         int grown = (int) Math.min(capacity, Math.max(rows, 2L * held));
         if (precision == Precision.F32) {

@@ -70,16 +70,18 @@ public final class Linear {
             for (int i = 0; i < ls.length; i++) ls[i].apply(x, ys[i], tokens);
             return;
         }
-        float[][] buffers = TOGETHER.get();
-        if (buffers.length < ls.length) TOGETHER.set(buffers = new float[ls.length][0]);
-        Together task = TOGETHER_TASK.get();
-        if (task.inputs.length < ls.length) task.inputs = new float[ls.length][];
+        Together task = TOGETHER.get();
+        if (task.inputs.length < ls.length) {
+            task.inputs = new float[ls.length][];
+            task.buffers = java.util.Arrays.copyOf(task.buffers, ls.length);
+            for (int i = 0; i < ls.length; i++) if (task.buffers[i] == null) task.buffers[i] = new float[0];
+        }
         float[][] inputs = task.inputs;
         for (int i = 0; i < ls.length; i++) {
             inputs[i] = null;
             // products that round the input alike share it
             for (int j = 0; j < i && inputs[i] == null; j++) if (ls[j].roundsLike(ls[i])) inputs[i] = inputs[j];
-            if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, buffers, i);
+            if (inputs[i] == null) inputs[i] = ls[i].input(x, 0, ls[i].in, 1, task.buffers, i);
         }
         task.products = ls;
         task.outputs = ys;
@@ -99,7 +101,8 @@ public final class Linear {
      */
     private static final class Together implements Workers.RangeTask {
         Linear[] products;
-        float[][] inputs = new float[3][], outputs;
+        /** The products' rounded inputs (inputs[i] may be buffers[i] or a twin's), and their outputs. */
+        float[][] inputs = new float[3][], buffers = {new float[0], new float[0], new float[0]}, outputs;
 
         @Override
         public void run(int from, int to, int worker) {
@@ -121,10 +124,8 @@ public final class Linear {
         public void run(int from, int to, int worker) { product.multiply(input, result, tokens, from, to, SCRATCH.get()); }
     }
 
-    private static final ThreadLocal<Together> TOGETHER_TASK = ThreadLocal.withInitial(Together::new);
+    private static final ThreadLocal<Together> TOGETHER = ThreadLocal.withInitial(Together::new);
     private static final ThreadLocal<Rows> ROWS_TASK = ThreadLocal.withInitial(Rows::new);
-
-    private static final ThreadLocal<float[][]> TOGETHER = ThreadLocal.withInitial(() -> new float[3][0]);
 
     /** As {@link #apply}, on the calling thread only (when the caller already runs in parallel). */
     public void applySerial(float[] x, float[] y, int tokens) {
