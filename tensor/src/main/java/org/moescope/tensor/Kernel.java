@@ -206,6 +206,9 @@ public abstract class Kernel {
             X1_8 = xor(FloatVector.SPECIES_256, 1);
     private static final VectorShuffle<Float> X8_16 = xor(FloatVector.SPECIES_512, 8), X4_16 = xor(FloatVector.SPECIES_512, 4),
             X2_16 = xor(FloatVector.SPECIES_512, 2), X1_16 = xor(FloatVector.SPECIES_512, 1);
+    /** Floats of the array {@link #dot4x4} reduces its tile in: 16 accumulators of 16 lanes, then their 16 sums. */
+    static final int TILE_LANES = 16 * 16 + 16;
+
     /**
      * The sixteen 16-lane vectors at a[16k ..] (k &lt; 16) each added up as {@link #sumPreferred} adds
      * one (the same butterfly, so the same bits), all at once, into a[256 ..]: after each step that
@@ -276,6 +279,7 @@ public abstract class Kernel {
      * {@link #dot4} for four weight rows at once (row k at w[k·n .. (k+1)·n)), writing y[yo + k + t·yStride]
      * for rows k and tokens t &lt; 4: 16 accumulators, each accumulated exactly as dot4 accumulates it
      * (same lanes, same order, same reduction), with 8 loads per 16 FMAs instead of 5 per 4.
+     * {@code lanes} is scratch of {@link #TILE_LANES} floats.
      */
     static void dot4x4(float[] w, float[] x, int xo, int xStride, int n, float[] y, int yo, int yStride, float[] lanes) {
         FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
@@ -756,7 +760,7 @@ public abstract class Kernel {
                             FloatVector a0 = FloatVector.fromArray(F, x, xg), a1 = FloatVector.fromArray(F, x, xg + 8);
                             FloatVector s = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).mul(a0);
                             s = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 2 * j).and(3).convert(VectorOperators.I2F, 0)).fma(a1, s);
-                            int sc = (int) ((is < 8 ? scales0 : scales1) >>> (8 * (is & 7))) & 0xFF;
+                            int sc = Blocks.byteK4(is < 8 ? scales0 : scales1, is & 7);
                             acc = s.fma(FloatVector.broadcast(F, d * (sc & 0xF)), acc);
                             acc = a0.add(a1).fma(FloatVector.broadcast(F, -dmin * (sc >> 4)), acc);
                         }

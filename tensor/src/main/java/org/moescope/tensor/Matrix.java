@@ -108,7 +108,7 @@ public final class Matrix {
     public static final int ROW_EXACT_TOKENS = 4;
 
     /** Per thread: the accumulators of a 4-row tile of {@link #matMul}, for their reduction. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[256 + 16]);
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.TILE_LANES]);
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
