@@ -98,6 +98,32 @@ public abstract class Kernel {
      */
     public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) { return dot(m, at, x, xo, n); }
 
+    /**
+     * Whether {@link #dotLanes} applies to rows of n values on this machine: the dot product ends in
+     * {@link #sumPreferred} of one 16-lane vector less a scalar, so {@link Matrix} can take the
+     * vector unreduced and add up 16 rows' vectors at once ({@link #packedButterflies}, the same
+     * bits): on short rows a row's own reduction costs as much as its arithmetic.
+     */
+    boolean writesLanes(int n) { return false; }
+
+    /**
+     * Stores at lanes[lo ..] the vector v (of {@link #FP}'s lanes) and returns the c for which
+     * {@link #dot(MemorySegment, long, float[], int, int, float[], int)} is sumPreferred(v) − c
+     * (s, so: the group sums as there). Kernels that have it take their dot product through it.
+     */
+    float dotLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so, float[] lanes, int lo) {
+        throw new UnsupportedOperationException(type + " has no lane output");
+    }
+
+    /** {@link #dotLanes} reduced here: the dot product of one row, the same bits as 16 rows' packed reduction. */
+    final float dotThroughLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
+        float[] lanes = LANE_SCRATCH.get();
+        float c = dotLanes(m, at, x, xo, n, s, so, lanes, 0);
+        return laneSum(lanes, 0) - c;
+    }
+
+    private static final ThreadLocal<float[]> LANE_SCRATCH = ThreadLocal.withInitial(() -> new float[FP.length()]);
+
     /** s[so + g] = the sum of x[xo + g·group, xo + (g+1)·group), added in one fixed order. */
     public static void groupSums(float[] x, int xo, int n, int group, float[] s, int so) {
         int lanes = Math.min(FP.length(), group);
@@ -253,6 +279,18 @@ public abstract class Kernel {
         }
     }
 
+    /** The {@link #FP}-many floats at a[o ..] added as {@link #sumPreferred} adds a vector's lanes (the same bits). */
+    static float laneSum(float[] a, int o) {
+        if (FP.length() == 16) return butterfly16(a, o);
+        if (FP.length() != 8) {
+            float sum = 0;
+            for (int i = 0; i < FP.length(); i++) sum += a[o + i];
+            return sum;
+        }
+        float t0 = a[o] + a[o + 4], t1 = a[o + 1] + a[o + 5], t2 = a[o + 2] + a[o + 6], t3 = a[o + 3] + a[o + 7];
+        return (t0 + t2) + (t1 + t3);
+    }
+
     /** The 16 floats at a[o ..] added as {@link #sumPreferred} adds a 16-lane vector's lanes (the same bits). */
     static float butterfly16(float[] a, int o) {
         float t0 = a[o] + a[o + 8], t1 = a[o + 1] + a[o + 9], t2 = a[o + 2] + a[o + 10], t3 = a[o + 3] + a[o + 11];
@@ -382,20 +420,26 @@ public abstract class Kernel {
         F32Kernel() { super(TensorType.F32); }
 
         @Override
-        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            int i = 0;
-            float sum = 0;
-            int bound = FP.loopBound(n);
-            if (bound > 0) {
-                FloatVector acc0 = FloatVector.zero(FP), acc1 = FloatVector.zero(FP);
-                int step = FP.length();
-                for (; i + step < bound; i += 2 * step) {
-                    acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
-                    acc1 = FloatVector.fromMemorySegment(FP, m, at + 4L * (i + step), LE).fma(FloatVector.fromArray(FP, x, xo + i + step), acc1);
-                }
-                for (; i < bound; i += step) acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
-                sum = sumPreferred(acc0.add(acc1));
+        boolean writesLanes(int n) { return FP.length() == 16 && n % 16 == 0; }
+
+        /** The whole vectors of the row (FP.loopBound(n) values) in two chains. */
+        @Override
+        float dotLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so, float[] lanes, int lo) {
+            FloatVector acc0 = FloatVector.zero(FP), acc1 = FloatVector.zero(FP);
+            int i = 0, step = FP.length(), bound = FP.loopBound(n);
+            for (; i + step < bound; i += 2 * step) {
+                acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
+                acc1 = FloatVector.fromMemorySegment(FP, m, at + 4L * (i + step), LE).fma(FloatVector.fromArray(FP, x, xo + i + step), acc1);
             }
+            for (; i < bound; i += step) acc0 = FloatVector.fromMemorySegment(FP, m, at + 4L * i, LE).fma(FloatVector.fromArray(FP, x, xo + i), acc0);
+            acc0.add(acc1).intoArray(lanes, lo);
+            return 0;
+        }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            int i = FP.loopBound(n);
+            float sum = i > 0 ? dotThroughLanes(m, at, x, xo, n, null, 0) : 0;
             for (; i < n; i++) sum += m.get(Blocks.F32, at + 4L * i) * x[xo + i];
             return sum;
         }
@@ -482,29 +526,35 @@ public abstract class Kernel {
         private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
         @Override
-        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
-            if (FP.length() == 16) {
-                // AVX-512: a block is two 16-lane halves (written out here: a helper returning a vector would box it)
-                // even and odd blocks in two chains: one chain of per-block FMAs waits on its own latency
-                FloatVector total = FloatVector.zero(FP), total1 = FloatVector.zero(FP);
-                int blocks = n / 32;
-                for (int b = 0; b < blocks; b += 2) {
-                    long block = at + 34L * b;
-                    int xb = xo + 32 * b;
-                    FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .mul(FloatVector.fromArray(FP, x, xb));
-                    s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .fma(FloatVector.fromArray(FP, x, xb + 16), s);
-                    total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
-                    if (b + 1 == blocks) break;
-                    FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 36, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .mul(FloatVector.fromArray(FP, x, xb + 32));
-                    s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                            .fma(FloatVector.fromArray(FP, x, xb + 48), s1);
-                    total1 = s1.fma(FloatVector.broadcast(FP, Blocks.half(m, block + 34)), total1);
-                }
-                return sumPreferred(total.add(total1));
+        boolean writesLanes(int n) { return FP.length() == 16; }
+
+        /** AVX-512: a block is two 16-lane halves; even and odd blocks in two chains (one chain would wait on its own latency). */
+        @Override
+        float dotLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] sums, int so, float[] lanes, int lo) {
+            FloatVector total = FloatVector.zero(FP), total1 = FloatVector.zero(FP);
+            int blocks = n / 32;
+            for (int b = 0; b < blocks; b += 2) {
+                long block = at + 34L * b;
+                int xb = xo + 32 * b;
+                FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .mul(FloatVector.fromArray(FP, x, xb));
+                s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(FloatVector.fromArray(FP, x, xb + 16), s);
+                total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
+                if (b + 1 == blocks) break;
+                FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 36, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .mul(FloatVector.fromArray(FP, x, xb + 32));
+                s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(FloatVector.fromArray(FP, x, xb + 48), s1);
+                total1 = s1.fma(FloatVector.broadcast(FP, Blocks.half(m, block + 34)), total1);
             }
+            total.add(total1).intoArray(lanes, lo);
+            return 0;
+        }
+
+        @Override
+        public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
+            if (FP.length() == 16) return dotThroughLanes(m, at, x, xo, n, null, 0);
             if (F.length() != 8) return super.dot(m, at, x, xo, n);
             FloatVector total = FloatVector.zero(F);
             for (int b = 0; b < n / 32; b++) {
@@ -842,8 +892,15 @@ public abstract class Kernel {
         Q4KKernel() { super(TensorType.Q4_K, 32); }
 
         @Override
+        boolean writesLanes(int n) { return FP.length() == 16; }
+
+        @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
-            if (!WIDE) return super.dot(m, at, x, xo, n);
+            return WIDE ? dotThroughLanes(m, at, x, xo, n, s, so) : super.dot(m, at, x, xo, n);
+        }
+
+        @Override
+        float dotLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so, float[] out, int o) {
             int lanes = FP.length();
             // low nibbles (even sub-blocks) and high nibbles (odd ones) in separate FMA chains
             FloatVector acc = FloatVector.zero(FP), accHi = FloatVector.zero(FP);
@@ -875,7 +932,8 @@ public abstract class Kernel {
                     accHi = hi.fma(FloatVector.broadcast(FP, s[scaled + 2 * j + 1]), accHi);
                 }
             }
-            return sumPreferred(acc.add(accHi)) - sum(accMin);
+            acc.add(accHi).intoArray(out, o);
+            return sum(accMin);
         }
 
         @Override

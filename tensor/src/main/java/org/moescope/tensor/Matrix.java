@@ -64,16 +64,9 @@ public final class Matrix {
         return kernel.dot(data, row * rowBytes, x, offset, columns);
     }
 
-    /** y[yOffset + r − rowFrom...] = W[r]·x for r in [rowFrom, rowTo). */
+    /** y[yOffset + r] = W[r]·x for r in [rowFrom, rowTo). */
     public void matVec(float[] x, int xOffset, float[] y, int yOffset, int rowFrom, int rowTo) {
-        int group = kernel.sumGroup();
-        if (group == 0) {
-            for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns);
-            return;
-        }
-        float[] sums = Kernel.groupSumBuffer(SUMS, columns / group);
-        Kernel.groupSums(x, xOffset, columns, group, sums, 0);
-        for (int r = rowFrom; r < rowTo; r++) y[yOffset + r] = kernel.dot(data, r * rowBytes, x, xOffset, columns, sums, 0);
+        rowByRow(x, xOffset, 0, 1, y, yOffset, 0, rowFrom, rowTo);
     }
 
     /**
@@ -82,14 +75,34 @@ public final class Matrix {
      */
     public void matMulRows(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
         if (tokens > ROW_EXACT_TOKENS) throw new IllegalArgumentException(tokens + " tokens: at most " + ROW_EXACT_TOKENS + " go row by row");
-        if (tokens == 1) {
-            matVec(x, xOffset, y, yOffset, rowFrom, rowTo);
-            return;
-        }
+        rowByRow(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
+    }
+
+    /**
+     * Each output by the kernel's dot product. Where the kernel can leave a row's accumulator
+     * unreduced ({@link Kernel#writesLanes}), rows go 16 at a time and their 16 reductions are done
+     * together ({@link Kernel#packedButterflies}: the same bits as one by one, a quarter of the
+     * operations, and no row waits on its own reduction).
+     */
+    private void rowByRow(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
         int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
-        float[] sums = Kernel.groupSumBuffer(SUMS, tokens * groups);
+        float[] sums = group == 0 ? null : Kernel.groupSumBuffer(SUMS, tokens * groups);
         for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, t * groups);
-        for (int r = rowFrom; r < rowTo; r++) {
+        int r = rowFrom;
+        if (rowTo - rowFrom >= 16 && kernel.writesLanes(columns)) {
+            float[] lanes = LANES.get();
+            for (; r + 16 <= rowTo; r += 16) {
+                for (int t = 0; t < tokens; t++) {
+                    int xt = xOffset + t * xStride, yt = yOffset + t * yStride + r;
+                    for (int k = 0; k < 16; k++) {
+                        lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, t * groups, lanes, 16 * k);
+                    }
+                    Kernel.packedButterflies(lanes);
+                    for (int k = 0; k < 16; k++) y[yt + k] = lanes[256 + Kernel.LANE_OF[k]] - lanes[Kernel.TILE_LANES + k];
+                }
+            }
+        }
+        for (; r < rowTo; r++) {
             long at = r * rowBytes;
             for (int t = 0; t < tokens; t++) {
                 y[yOffset + t * yStride + r] = kernel.dot(data, at, x, xOffset + t * xStride, columns, sums, t * groups);
@@ -107,8 +120,11 @@ public final class Matrix {
      */
     public static final int ROW_EXACT_TOKENS = 4;
 
-    /** Per thread: the accumulators of a 4-row tile of {@link #matMul}, for their reduction. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.TILE_LANES]);
+    /**
+     * Per thread: the accumulators of a 4-row tile of {@link #matMul}, or of 16 rows of
+     * {@link #rowByRow}, for their reduction; then 16 floats of the latter's per-row corrections.
+     */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.TILE_LANES + 16]);
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].

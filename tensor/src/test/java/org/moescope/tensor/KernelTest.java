@@ -123,6 +123,37 @@ class KernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "Q8_0", "Q4_K", "Q6_K", "Q5_0"})
+    void sixteenRowsReducedTogetherGiveEachRowsDotBitForBit(TensorType type) {
+        // 37 rows: two groups of 16 reduced together (where the kernel leaves its lanes unreduced) and 5 one by one
+        int rows = 37, columns = 512;
+        MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 21)) : randomRows(type, rows, columns, 21);
+        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+        Kernel kernel = Kernel.of(type);
+        for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
+            float[] x = gaussians(tokens * columns, tokens);
+            float[] together = new float[tokens * rows];
+            w.matMulRows(x, 0, columns, tokens, together, 0, rows, 0, rows);
+            for (int t = 0; t < tokens; t++) {
+                for (int k = 0; k < rows; k++) {
+                    float alone = kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
+                    assertThat(together[t * rows + k]).as("%s row %d token %d of %d", type, k, t, tokens).isEqualTo(alone);
+                }
+            }
+        }
+    }
+
+    @Test
+    void laneSumAddsAsTheVectorReduction() {
+        var species = FloatVector.SPECIES_PREFERRED;
+        for (long seed = 0; seed < 200; seed++) {
+            float[] a = gaussians(species.length(), seed);
+            for (int i = 0; i < a.length; i += 3) a[i] *= 1e6f; // sums whose rounding depends on the order
+            assertThat(Kernel.laneSum(a, 0)).as("seed %d", seed).isEqualTo(Kernel.sumPreferred(FloatVector.fromArray(species, a, 0)));
+        }
+    }
+
     @Test
     void sixteenPackedButterfliesAddAsOneAtATime() {
         if (FloatVector.SPECIES_PREFERRED.length() != 16) return; // the packed reduction is the AVX-512 path's
