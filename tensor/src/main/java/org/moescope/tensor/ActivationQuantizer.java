@@ -1,5 +1,10 @@
 package org.moescope.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * llama.cpp quantizes activations before most quantized dot products (ggml-cpu's vec_dot_type):
  * Q8_0 blocks of 32 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4 weights, Q8_1 for Q4_1/Q5_1, Q8_K blocks of 256
@@ -18,8 +23,14 @@ public final class ActivationQuantizer {
             case F32 -> { }
             case F16 -> { for (int i = o; i < o + n; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16(x[i])); }
             case BF16 -> { for (int i = o; i < o + n; i++) x[i] = bf16(x[i]); }
-            case Q8_0, Q8_1 -> q8_0(x, o, n, format == Format.Q8_1);
-            case Q8_K -> q8K(x, o, n);
+            case Q8_0, Q8_1 -> {
+                if (VECTOR) q8_0Vector(x, o, n);
+                else q8_0(x, o, n, format == Format.Q8_1);
+            }
+            case Q8_K -> {
+                if (VECTOR) q8KVector(x, o, n);
+                else q8K(x, o, n);
+            }
         }
     }
 
@@ -67,6 +78,62 @@ public final class ActivationQuantizer {
             float iscale = -127f / max;
             float d = 1 / iscale;
             for (int j = 0; j < 256; j++) x[b + j] = Math.min(127, (int) Math.rint(iscale * x[b + j])) * d;
+        }
+    }
+
+    private static final VectorSpecies<Float> FP = Kernel.FP;
+    /** Whether the vector forms apply: whole vectors per block of 32. */
+    static final boolean VECTOR = FP.length() >= 8 && 32 % FP.length() == 0;
+    /**
+     * 1.5·2^23: for |v| &lt; 2^22, (v + MAGIC) − MAGIC is v rounded to the nearest integer, ties to
+     * even (the float add rounds at a unit in the last place of 1), which is Math.rint, except that a
+     * value rounded to zero comes out +0.
+     */
+    private static final float MAGIC = 12582912f;
+
+    /** {@link #q8_0} with vectors (the same bits): its |q| ≤ 127 are far inside MAGIC's range. */
+    static void q8_0Vector(float[] x, int o, int n) {
+        int lanes = FP.length();
+        for (int b = o; b < o + n; b += 32) {
+            FloatVector m = FloatVector.zero(FP);
+            for (int j = 0; j < 32; j += lanes) m = m.max(FloatVector.fromArray(FP, x, b + j).abs());
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0;
+            for (int j = 0; j < 32; j += lanes) {
+                FloatVector v = FloatVector.fromArray(FP, x, b + j).mul(id);
+                // rint keeps the sign of a value rounded to zero: −0·d, as the scalar form gives
+                FloatVector q = v.add(MAGIC).sub(MAGIC).reinterpretAsInts().or(v.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+                q.mul(d).intoArray(x, b + j);
+            }
+        }
+    }
+
+    /** {@link #q8K} with vectors (the same bits; q, an int there, is +0 when it rounds to zero, as MAGIC leaves it). */
+    static void q8KVector(float[] x, int o, int n) {
+        int lanes = FP.length();
+        for (int b = o; b < o + n; b += 256) {
+            FloatVector m = FloatVector.zero(FP);
+            for (int j = 0; j < 256; j += lanes) m = m.max(FloatVector.fromArray(FP, x, b + j).abs());
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            if (amax == 0) {
+                java.util.Arrays.fill(x, b, b + 256, 0f);
+                continue;
+            }
+            float max = 0; // the first value of largest magnitude, with its sign
+            for (int j = 0; j < 256; j += lanes) {
+                VectorMask<Float> at = FloatVector.fromArray(FP, x, b + j).abs().eq(amax);
+                if (at.anyTrue()) {
+                    max = x[b + j + at.firstTrue()];
+                    break;
+                }
+            }
+            float iscale = -127f / max;
+            float d = 1 / iscale;
+            for (int j = 0; j < 256; j += lanes) {
+                FloatVector v = FloatVector.fromArray(FP, x, b + j).mul(iscale);
+                v.add(MAGIC).sub(MAGIC).min(127f).mul(d).intoArray(x, b + j);
+            }
         }
     }
 }

@@ -1,0 +1,69 @@
+package org.moescope.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** The vector forms of the activation rounding against the scalar forms, bit for bit. */
+class ActivationQuantizerTest {
+    /** Blocks that reach every branch: ties at .5, values that round to ±0, zero blocks, ±max pairs. */
+    private static float[] awkward(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int b = 0; b < n; b += 32) {
+            switch (r.nextInt(6)) {
+                case 0 -> { } // all zeros
+                case 1 -> { // amax 127: the scale is 1 and halves are ties
+                    for (int j = 0; j < 32; j++) x[b + j] = (r.nextInt(254) - 127) / 2f;
+                    x[b + r.nextInt(32)] = r.nextBoolean() ? 127 : -127;
+                }
+                case 2 -> { // one large value, the rest small enough to round to zero (negative ones to −0)
+                    for (int j = 0; j < 32; j++) x[b + j] = (float) (r.nextGaussian() * 1e-4);
+                    x[b + r.nextInt(32)] = (float) (r.nextGaussian() * 100);
+                }
+                case 3 -> { // the largest magnitude twice, with both signs
+                    for (int j = 0; j < 32; j++) x[b + j] = (float) r.nextGaussian();
+                    int i = r.nextInt(32), k = r.nextInt(32);
+                    x[b + i] = 5;
+                    x[b + k] = -5;
+                }
+                default -> {
+                    double scale = Math.pow(10, r.nextInt(-6, 6));
+                    for (int j = 0; j < 32; j++) x[b + j] = (float) (r.nextGaussian() * scale);
+                }
+            }
+        }
+        return x;
+    }
+
+    @Test
+    void q8_0VectorRoundsAsTheScalarForm() {
+        if (!ActivationQuantizer.VECTOR) return; // the scalar form is the one in use
+        for (long seed = 0; seed < 50; seed++) {
+            float[] expected = awkward(1024, seed), actual = expected.clone();
+            ActivationQuantizer.q8_0(expected, 0, expected.length, false);
+            ActivationQuantizer.q8_0Vector(actual, 0, actual.length);
+            assertBits(actual, expected, seed);
+        }
+    }
+
+    @Test
+    void q8KVectorRoundsAsTheScalarForm() {
+        if (!ActivationQuantizer.VECTOR) return;
+        for (long seed = 0; seed < 50; seed++) {
+            float[] expected = awkward(1024, seed), actual = expected.clone();
+            ActivationQuantizer.q8K(expected, 0, expected.length);
+            ActivationQuantizer.q8KVector(actual, 0, actual.length);
+            assertBits(actual, expected, seed);
+        }
+    }
+
+    private static void assertBits(float[] actual, float[] expected, long seed) {
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(Float.floatToRawIntBits(actual[i])).as("value %d, seed %d: %s against %s", i, seed, actual[i], expected[i])
+                    .isEqualTo(Float.floatToRawIntBits(expected[i]));
+        }
+    }
+}
