@@ -1,6 +1,7 @@
 package org.moescope.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -82,6 +83,7 @@ public final class ActivationQuantizer {
     }
 
     private static final VectorSpecies<Float> FP = Kernel.FP;
+    private static final VectorSpecies<Integer> IP = Kernel.IP;
     /** Whether the vector forms apply: whole vectors per block of 32. */
     static final boolean VECTOR = FP.length() >= 8 && 32 % FP.length() == 0;
     /**
@@ -91,13 +93,22 @@ public final class ActivationQuantizer {
      */
     private static final float MAGIC = 12582912f;
 
+    /**
+     * The largest |x[o + i]| for i &lt; n (whole vectors), taken on the bits: without the sign bit,
+     * floats order as their bits do as ints, and an int max reduction is a few instructions where
+     * a float one (Math.max's rules for −0 and NaN) is a long chain of compares and blends.
+     */
+    private static float absMax(float[] x, int o, int n) {
+        IntVector m = IntVector.zero(IP);
+        for (int j = 0; j < n; j += FP.length()) m = m.max(FloatVector.fromArray(FP, x, o + j).reinterpretAsInts().and(0x7fffffff));
+        return Float.intBitsToFloat(m.reduceLanes(VectorOperators.MAX));
+    }
+
     /** {@link #q8_0} with vectors (the same bits): its |q| ≤ 127 are far inside MAGIC's range. */
     static void q8_0Vector(float[] x, int o, int n) {
         int lanes = FP.length();
         for (int b = o; b < o + n; b += 32) {
-            FloatVector m = FloatVector.zero(FP);
-            for (int j = 0; j < 32; j += lanes) m = m.max(FloatVector.fromArray(FP, x, b + j).abs());
-            float amax = m.reduceLanes(VectorOperators.MAX);
+            float amax = absMax(x, b, 32);
             float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
             float id = amax != 0 ? 127f / amax : 0;
             for (int j = 0; j < 32; j += lanes) {
@@ -113,9 +124,7 @@ public final class ActivationQuantizer {
     static void q8KVector(float[] x, int o, int n) {
         int lanes = FP.length();
         for (int b = o; b < o + n; b += 256) {
-            FloatVector m = FloatVector.zero(FP);
-            for (int j = 0; j < 256; j += lanes) m = m.max(FloatVector.fromArray(FP, x, b + j).abs());
-            float amax = m.reduceLanes(VectorOperators.MAX);
+            float amax = absMax(x, b, 256);
             if (amax == 0) {
                 java.util.Arrays.fill(x, b, b + 256, 0f);
                 continue;
