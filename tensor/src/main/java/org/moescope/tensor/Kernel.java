@@ -385,6 +385,67 @@ public abstract class Kernel {
     }
 
     /**
+     * Prefill with tokens in the lanes: out[16k + j] = Σ_c w[k·n + c] · xt[c·tp + t0 + j] for 8
+     * decoded weight rows k and 16 tokens j, the activations transposed (xt[c·tp + t] is token t's
+     * value c). Each weight is broadcast against 16 tokens at once, so there is no lane reduction
+     * at all (a 4×4 tile of row-major dot products spends a quarter of its operations adding up
+     * lanes on 256-value rows); eight accumulators keep both FMA units busy. AVX-512 only (16 lanes).
+     */
+    static void rows8Tokens16(float[] w, int n, float[] xt, int tp, int t0, float[] out) {
+        FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
+        FloatVector a4 = FloatVector.zero(FP), a5 = FloatVector.zero(FP), a6 = FloatVector.zero(FP), a7 = FloatVector.zero(FP);
+        for (int c = 0, at = t0; c < n; c++, at += tp) {
+            FloatVector v = FloatVector.fromArray(FP, xt, at);
+            a0 = FloatVector.broadcast(FP, w[c]).fma(v, a0);
+            a1 = FloatVector.broadcast(FP, w[n + c]).fma(v, a1);
+            a2 = FloatVector.broadcast(FP, w[2 * n + c]).fma(v, a2);
+            a3 = FloatVector.broadcast(FP, w[3 * n + c]).fma(v, a3);
+            a4 = FloatVector.broadcast(FP, w[4 * n + c]).fma(v, a4);
+            a5 = FloatVector.broadcast(FP, w[5 * n + c]).fma(v, a5);
+            a6 = FloatVector.broadcast(FP, w[6 * n + c]).fma(v, a6);
+            a7 = FloatVector.broadcast(FP, w[7 * n + c]).fma(v, a7);
+        }
+        a0.intoArray(out, 0);
+        a1.intoArray(out, 16);
+        a2.intoArray(out, 32);
+        a3.intoArray(out, 48);
+        a4.intoArray(out, 64);
+        a5.intoArray(out, 80);
+        a6.intoArray(out, 96);
+        a7.intoArray(out, 112);
+    }
+
+    /**
+     * xt[c·tp + t] = x[t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
+     * multiple of 16): whole groups of 16 tokens by gathers (one per column, a third of the time of
+     * scalar copies), the rest one by one.
+     */
+    static void transposeTokens(float[] x, int xStride, int tokens, int columns, float[] xt, int tp) {
+        int[] offsets = GATHER_OFFSETS.get();
+        for (int j = 0; j < 16; j++) offsets[j] = j * xStride;
+        int t0 = 0;
+        for (; t0 + 16 <= tokens; t0 += 16) {
+            int base = t0 * xStride;
+            for (int c = 0, at = t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
+        }
+        if (t0 < tokens) {
+            for (int c = 0, at = t0; c < columns; c++, at += tp) {
+                for (int t = t0; t < tokens; t++) xt[at + t - t0] = x[t * xStride + c];
+                for (int t = tokens; t < tp; t++) xt[at + t - t0] = 0;
+            }
+        }
+    }
+
+    private static final ThreadLocal<int[]> GATHER_OFFSETS = ThreadLocal.withInitial(() -> new int[16]);
+
+    /** {@link #rows8Tokens16} for one weight row: out[j] for 16 tokens j. */
+    static void row1Tokens16(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out) {
+        FloatVector a0 = FloatVector.zero(FP);
+        for (int c = 0, at = t0; c < n; c++, at += tp) a0 = FloatVector.broadcast(FP, w[wo + c]).fma(FloatVector.fromArray(FP, xt, at), a0);
+        a0.intoArray(out, 0);
+    }
+
+    /**
      * Four dot products of one decoded weight row with four activation rows (prefill): each weight
      * vector is loaded once for four FMAs, which is what makes batched prompt processing faster
      * than token-by-token. Writes y[yo], y[yo + yStride], y[yo + 2·yStride], y[yo + 3·yStride].

@@ -38,6 +38,19 @@ class KernelAllocationTest {
         assertThat(bytesOnceCompiled(() -> w.matMul(x, COLUMNS, 16, y, ROWS, 0, ROWS, scratch))).as("%s 16 tokens", type).isZero();
     }
 
+    @org.junit.jupiter.api.Test
+    void prefillWithTokensInLanesAllocatesNothing() {
+        // large enough for the token-lane path (Matrix.tokenLanes) where the machine has it
+        int rows = Matrix.TOKEN_LANES_ROWS, columns = Matrix.TOKEN_LANES_COLUMNS, tokens = 20;
+        MemorySegment heap = KernelTest.randomRows(TensorType.Q8_0, rows, columns, 5);
+        MemorySegment m = Arena.ofAuto().allocate(heap.byteSize(), 64).copyFrom(heap);
+        Matrix w = new Matrix("w", TensorType.Q8_0, m, rows, columns);
+        float[] x = new float[tokens * columns], y = new float[tokens * rows], scratch = new float[4 * columns];
+        SplittableRandom r = new SplittableRandom(6);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        assertThat(bytesOnceCompiled(() -> w.matMul(x, columns, tokens, y, rows, 0, rows, scratch))).isZero();
+    }
+
     /** Bytes the last window of products allocated: 0 once one allocates nothing, or the last window's after the patience. */
     private static long bytesOnceCompiled(Runnable product) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

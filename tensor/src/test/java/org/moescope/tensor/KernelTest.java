@@ -144,6 +144,33 @@ class KernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
+    void prefillWithTokensInLanesMatchesRowByRow(TensorType type) {
+        // long rows and many of them (the token-lane path where AVX-512 has it): 37 tokens = two
+        // groups of 16 and 5 left over, rows 3..270 = 33 groups of 8 and 3 left over
+        int rows = 272, columns = Matrix.TOKEN_LANES_COLUMNS, tokens = 37, from = 3, to = 270;
+        MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 31)) : randomRows(type, rows, columns, 31);
+        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+        float[] x = gaussians(tokens * columns, 32);
+        float[] batched = new float[tokens * rows];
+        java.util.Arrays.fill(batched, Float.NaN);
+        w.matMul(x, columns, tokens, batched, rows, from, to, new float[4 * columns]);
+        float[] single = new float[rows];
+        for (int t = 0; t < tokens; t++) {
+            w.matVec(x, t * columns, single, 0, from, to);
+            for (int r = 0; r < rows; r++) {
+                float got = batched[t * rows + r];
+                if (r < from || r >= to) {
+                    assertThat(got).as("row %d outside [%d, %d) untouched", r, from, to).isNaN();
+                    continue;
+                }
+                // the same products summed in another order: float32 rounding of 1024 terms
+                assertThat(got).as("%s token %d row %d", type, t, r).isCloseTo(single[r], org.assertj.core.data.Offset.offset(2e-4f * (1 + Math.abs(single[r]))));
+            }
+        }
+    }
+
     @Test
     void laneSumAddsAsTheVectorReduction() {
         var species = FloatVector.SPECIES_PREFERRED;
