@@ -233,7 +233,7 @@ public abstract class Kernel {
     private static final VectorShuffle<Float> X8_16 = xor(FloatVector.SPECIES_512, 8), X4_16 = xor(FloatVector.SPECIES_512, 4),
             X2_16 = xor(FloatVector.SPECIES_512, 2), X1_16 = xor(FloatVector.SPECIES_512, 1);
     /** Floats of the array {@link #dot4x4} reduces its tile in: 16 accumulators of 16 lanes, then their 16 sums. */
-    static final int TILE_LANES = 16 * 16 + 16;
+    public static final int TILE_LANES = 16 * 16 + 16;
 
     /**
      * The sixteen 16-lane vectors at a[16k ..] (k &lt; 16) each added up as {@link #sumPreferred} adds
@@ -254,6 +254,16 @@ public abstract class Kernel {
         FloatVector r0 = q0.add(q0.rearrange(X2_16)).blend(q1.add(q1.rearrange(X2_16)), ODD2);
         FloatVector r1 = q2.add(q2.rearrange(X2_16)).blend(q3.add(q3.rearrange(X2_16)), ODD2);
         r0.add(r0.rearrange(X1_16)).blend(r1.add(r1.rearrange(X1_16)), ODD1).intoArray(a, 256);
+    }
+
+    /**
+     * out[o + k] = the sum of the 16-lane vector at a[16k ..] for k &lt; 16, each the same bits as
+     * {@link #sumPreferred} of that vector ({@link #packedButterflies}; a holds {@link #TILE_LANES}
+     * floats and is overwritten). Only where {@link #FP} has 16 lanes.
+     */
+    public static void sums16(float[] a, float[] out, int o) {
+        packedButterflies(a);
+        for (int k = 0; k < 16; k++) out[o + k] = a[256 + LANE_OF[k]];
     }
 
     /** Vectors at a[o] and a[o + 16] after the butterfly's first step: the first's 8 sums in lanes 0-7, the second's in 8-15. */

@@ -140,25 +140,23 @@ public final class Matrix {
             tokenLanes(x, xStride, tokens, y, yStride, rowFrom, rowTo);
             return;
         }
+        // tokens in fours through decoded rows; the one to three left over row by row on the stored
+        // rows (the fused kernels, 16 rows' reductions at once) instead of a lone dot product each
+        int full = tokens & ~3;
         int r = rowFrom;
         if (scratch.length >= 4 * columns) {
             float[] lanes = LANES.get();
             // four rows at a time: each activation vector loaded once serves four rows
             for (; r + 3 < rowTo; r += 4) {
                 for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, scratch, k * columns, columns);
-                int t = 0;
-                for (; t + 4 <= tokens; t += 4) Kernel.dot4x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
-                for (; t < tokens; t++) {
-                    for (int k = 0; k < 4; k++) y[t * yStride + r + k] = Kernel.dotF32(scratch, k * columns, x, t * xStride, columns);
-                }
+                for (int t = 0; t < full; t += 4) Kernel.dot4x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
             }
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, scratch, 0, columns);
-            int t = 0;
-            for (; t + 4 <= tokens; t += 4) Kernel.dot4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);
-            for (; t < tokens; t++) y[t * yStride + r] = Kernel.dotF32(scratch, 0, x, t * xStride, columns);
+            for (int t = 0; t < full; t += 4) Kernel.dot4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride);
         }
+        if (full < tokens) rowByRow(x, full * xStride, xStride, tokens - full, y, full * yStride, yStride, rowFrom, rowTo);
     }
 
     /**

@@ -138,18 +138,22 @@ final class GroupedQueryAttention implements Attention {
         int first = firstPosition(position);
         int count = position - first + 1;
         int qo = t * qWidth + h * headDim;
-        for (int j = 0; j < count; j++) {
-            int p = first + j; // an f16 cache's row is widened into row first
-            if (half) cache.loadKey(layer, p, kvHead * headDim, headDim, row);
-            scores[j] = VectorMath.dot(qs, qo, half ? row : keys, half ? 0 : p * kWidth + kvHead * headDim, headDim) * scale;
+        int ao = t * heads * valueDim + h * valueDim;
+        if (!half) {
+            VectorMath.scaledDots(qs, qo, keys, first * kWidth + kvHead * headDim, kWidth, headDim, count, scale, scores);
+            Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
+            VectorMath.weightedSum(scores, count, values, first * vWidth + kvHead * valueDim, vWidth, valueDim, attended, ao);
+            return;
+        }
+        for (int j = 0; j < count; j++) { // an f16 cache's row is widened into row first
+            cache.loadKey(layer, first + j, kvHead * headDim, headDim, row);
+            scores[j] = VectorMath.dot(qs, qo, row, 0, headDim) * scale;
         }
         Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
-        int ao = t * heads * valueDim + h * valueDim;
         java.util.Arrays.fill(attended, ao, ao + valueDim, 0f);
         for (int j = 0; j < count; j++) {
-            int p = first + j;
-            if (half) cache.loadValue(layer, p, kvHead * valueDim, valueDim, row);
-            VectorMath.axpy(scores[j], half ? row : values, half ? 0 : p * vWidth + kvHead * valueDim, attended, ao, valueDim);
+            cache.loadValue(layer, first + j, kvHead * valueDim, valueDim, row);
+            VectorMath.axpy(scores[j], row, 0, attended, ao, valueDim);
         }
     }
 }

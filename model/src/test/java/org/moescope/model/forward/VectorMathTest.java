@@ -1,0 +1,46 @@
+package org.moescope.model.forward;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** Attention's batched score and value loops against the one-row-at-a-time forms, bit for bit. */
+class VectorMathTest {
+    private static float[] gaussians(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * (i % 7 == 0 ? 1e4 : 1)); // sums whose rounding depends on the order
+        return x;
+    }
+
+    @Test
+    void scaledDotsGiveEachDotTimesTheScale() {
+        for (int n : new int[] {64, 128, 40}) { // 40: no whole 16-lane rows, the one-by-one form
+            int stride = n + 16;
+            for (int count : new int[] {0, 1, 15, 16, 17, 37, 64}) {
+                float[] q = gaussians(n + 3, n), k = gaussians(stride * count + 5, count), scores = new float[count];
+                VectorMath.scaledDots(q, 3, k, 5, stride, n, count, 0.125f, scores);
+                for (int j = 0; j < count; j++) {
+                    assertThat(scores[j]).as("n %d, count %d, row %d", n, count, j).isEqualTo(VectorMath.dot(q, 3, k, 5 + j * stride, n) * 0.125f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void weightedSumAddsAsOneAxpyPerRow() {
+        for (int n : new int[] {64, 128, 48}) {
+            int stride = n + 16;
+            for (int count : new int[] {0, 1, 9, 33}) {
+                float[] w = gaussians(count, 1), v = gaussians(stride * count + 7, 2);
+                float[] actual = gaussians(n + 4, 3), expected = actual.clone();
+                VectorMath.weightedSum(w, count, v, 7, stride, n, actual, 4);
+                java.util.Arrays.fill(expected, 4, 4 + n, 0f);
+                for (int j = 0; j < count; j++) VectorMath.axpy(w[j], v, 7 + j * stride, expected, 4, n);
+                assertThat(actual).as("n %d, count %d", n, count).isEqualTo(expected);
+            }
+        }
+    }
+}
