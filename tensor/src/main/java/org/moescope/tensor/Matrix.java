@@ -136,7 +136,7 @@ public final class Matrix {
             matMulRows(x, 0, xStride, tokens, y, 0, yStride, rowFrom, rowTo);
             return;
         }
-        if (tokens >= TOKEN_LANES_FROM && rowTo - rowFrom >= TOKEN_LANES_ROWS && columns >= TOKEN_LANES_COLUMNS && Kernel.FP.length() == 16) {
+        if (tokenLanes(tokens)) {
             tokenLanes(x, xStride, tokens, y, yStride, rowFrom, rowTo);
             return;
         }
@@ -160,13 +160,19 @@ public final class Matrix {
     }
 
     /**
-     * From this many tokens, rows and columns, AVX-512 prefill puts tokens in the vector lanes
-     * ({@link #tokenLanes}). Each call transposes all its activations (about a cycle per value) and
-     * scatters its outputs one by one, so it pays only where many long rows share them: OLMoE's
-     * 2048-value rows prefill 4-18 % faster (paired runs); on mini-moe's 256-value rows and
-     * 64-row expert chunks it was no faster, or slower.
+     * From this many tokens, on a matrix of at least this many rows and columns, AVX-512 prefill
+     * puts tokens in the vector lanes ({@link #tokenLanes}). Each call transposes all its
+     * activations (about a cycle per value) and scatters its outputs one by one, so it pays only
+     * where many long rows share them: OLMoE's 2048-value rows prefill 4-18 % faster (paired runs);
+     * on mini-moe's 256-value rows it was no faster, or slower. The choice depends on the matrix
+     * and the token count only, never on the rows a call is given, so that how a product is split
+     * among threads changes no bit.
      */
     static final int TOKEN_LANES_FROM = 16, TOKEN_LANES_ROWS = 256, TOKEN_LANES_COLUMNS = 1024;
+
+    private boolean tokenLanes(int tokens) {
+        return tokens >= TOKEN_LANES_FROM && rows >= TOKEN_LANES_ROWS && columns >= TOKEN_LANES_COLUMNS && Kernel.FP.length() == 16;
+    }
 
     /** Per thread: the transposed activations, 8 decoded rows, and a 8×16 output tile of {@link #tokenLanes}. */
     private static final ThreadLocal<float[][]> TOKEN_LANES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0], new float[128]});

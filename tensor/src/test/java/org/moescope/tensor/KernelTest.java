@@ -171,6 +171,24 @@ class KernelTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K"})
+    void prefillSplitIntoRowChunksChangesNoBit(TensorType type) {
+        // how threads split a product's rows must not change any output: chunks of 1, 7, 100 and
+        // the rest against one call, on a matrix the token-lane path takes and on one it does not
+        for (int columns : new int[] {256, Matrix.TOKEN_LANES_COLUMNS}) {
+            int rows = 272, tokens = 21;
+            MemorySegment m = randomRows(type, rows, columns, 41);
+            Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+            float[] x = gaussians(tokens * columns, 42);
+            float[] whole = new float[tokens * rows], chunked = new float[tokens * rows];
+            w.matMul(x, columns, tokens, whole, rows, 0, rows, new float[4 * columns]);
+            int[] cuts = {0, 1, 8, 108, rows};
+            for (int i = 0; i + 1 < cuts.length; i++) w.matMul(x, columns, tokens, chunked, rows, cuts[i], cuts[i + 1], new float[4 * columns]);
+            assertThat(chunked).as("%s, %d columns", type, columns).isEqualTo(whole);
+        }
+    }
+
     @Test
     void laneSumAddsAsTheVectorReduction() {
         var species = FloatVector.SPECIES_PREFERRED;
