@@ -1,6 +1,7 @@
 package org.moescope.model.forward;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -48,18 +49,7 @@ final class Mlp {
     /** gate[i] = act(gate[i], up[i]) for i in [from, to): the gated activation, in place. */
     void activate(float[] gateBuffer, float[] upBuffer, int from, int to) {
         switch (activation) {
-            case MoeConfig.SiluGlu s -> {
-                // g·σ(g)·up in vectors (the Vector API's exp, within an ulp or two of Math.exp's)
-                int i = from;
-                for (int bound = from + SPECIES.loopBound(to - from); i < bound; i += SPECIES.length()) {
-                    FloatVector g = FloatVector.fromArray(SPECIES, gateBuffer, i);
-                    g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(SPECIES, upBuffer, i)).intoArray(gateBuffer, i);
-                }
-                for (; i < to; i++) {
-                    float g = gateBuffer[i];
-                    gateBuffer[i] = g / (1 + (float) Math.exp(-g)) * upBuffer[i];
-                }
-            }
+            case MoeConfig.SiluGlu s -> siluGlu(gateBuffer, upBuffer, from, to);
             case MoeConfig.ClampedSwiglu c -> {
                 // GptOssExperts: gate ≤ limit, |up| ≤ limit, (up + 1) · gate · σ(α·gate)
                 for (int i = from; i < to; i++) {
@@ -69,6 +59,20 @@ final class Mlp {
                     gateBuffer[i] = (u + 1) * glu;
                 }
             }
+        }
+    }
+
+    /**
+     * gate[i] = gate[i]·σ(gate[i])·up[i] for i in [from, to), in vectors (the Vector API's exp,
+     * within an ulp or two of Math.exp's); the last part masked rather than scalar, so that each
+     * value comes out the same wherever a range starts or ends (a product split into chunks gives
+     * the bits of the whole).
+     */
+    static void siluGlu(float[] gateBuffer, float[] upBuffer, int from, int to) {
+        for (int i = from; i < to; i += SPECIES.length()) {
+            VectorMask<Float> in = SPECIES.indexInRange(i, to);
+            FloatVector g = FloatVector.fromArray(SPECIES, gateBuffer, i, in);
+            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(SPECIES, upBuffer, i, in)).intoArray(gateBuffer, i, in);
         }
     }
 

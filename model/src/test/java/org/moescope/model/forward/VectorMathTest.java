@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 
-/** Attention's batched score and value loops against the one-row-at-a-time forms, bit for bit. */
+/** Attention's batched score and value loops against the one-row-at-a-time forms, and the gated activation against itself cut anywhere, bit for bit. */
 class VectorMathTest {
     private static float[] gaussians(int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -26,6 +26,20 @@ class VectorMathTest {
                     assertThat(scores[j]).as("n %d, count %d, row %d", n, count, j).isEqualTo(VectorMath.dot(q, 3, k, 5 + j * stride, n) * 0.125f);
                 }
             }
+        }
+    }
+
+    @Test
+    void siluGluGivesEachValueTheSameBitsWhereverARangeIsCut() {
+        float[] gate = gaussians(203, 4), up = gaussians(203, 5);
+        float[] whole = gate.clone(), pieces = gate.clone();
+        Mlp.siluGlu(whole, up, 0, 203);
+        int[] cuts = {0, 5, 37, 38, 150, 203};
+        for (int i = 0; i + 1 < cuts.length; i++) Mlp.siluGlu(pieces, up, cuts[i], cuts[i + 1]);
+        assertThat(pieces).isEqualTo(whole);
+        for (int i = 0; i < 203; i++) {
+            double g = gate[i], expected = g / (1 + Math.exp(-g)) * up[i];
+            assertThat((double) whole[i]).as("value %d", i).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5 * (1 + Math.abs(expected))));
         }
     }
 
