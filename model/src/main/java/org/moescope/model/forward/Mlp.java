@@ -65,9 +65,8 @@ final class Mlp {
     /**
      * gate[i] = gate[i]·σ(gate[i])·up[i] for i in [from, to), in vectors (the Vector API's exp,
      * allowed an ulp or two from Math.exp's, equal to it on all 2^20 inputs tried); the last part
-     * masked rather than scalar, so that each
-     * value comes out the same wherever a range starts or ends (a product split into chunks gives
-     * the bits of the whole).
+     * masked rather than scalar, so that each value comes out the same wherever a range starts or
+     * ends (a product split into chunks gives the bits of the whole).
      */
     static void siluGlu(float[] gateBuffer, float[] upBuffer, int from, int to) {
         for (int i = from; i < to; i += SPECIES.length()) {
