@@ -373,6 +373,19 @@ public abstract class Kernel {
             }
             return;
         }
+        if (FP.length() == 8) {
+            // AVX2: the same, with a scalar butterfly per 8-lane vector (laneSum: sumPreferred's order);
+            // sixteen inlined 8-lane butterflies here were allocated on every call as well
+            a0.intoArray(lanes, 0); a1.intoArray(lanes, 8); a2.intoArray(lanes, 16); a3.intoArray(lanes, 24);
+            b0.intoArray(lanes, 32); b1.intoArray(lanes, 40); b2.intoArray(lanes, 48); b3.intoArray(lanes, 56);
+            c0.intoArray(lanes, 64); c1.intoArray(lanes, 72); c2.intoArray(lanes, 80); c3.intoArray(lanes, 88);
+            d0.intoArray(lanes, 96); d1.intoArray(lanes, 104); d2.intoArray(lanes, 112); d3.intoArray(lanes, 120);
+            for (int k = 0; k < 4; k++) {
+                finish4(w, k * n, x, xo, xStride, n, bound, laneSum(lanes, 32 * k), laneSum(lanes, 32 * k + 8),
+                        laneSum(lanes, 32 * k + 16), laneSum(lanes, 32 * k + 24), y, yo + k, yStride);
+            }
+            return;
+        }
         // the reductions and any tail, row by row, as dot4 finishes them
         finish4(w, 0, x, xo, xStride, n, bound, sumPreferred(a0), sumPreferred(a1), sumPreferred(a2), sumPreferred(a3), y, yo, yStride);
         finish4(w, n, x, xo, xStride, n, bound, sumPreferred(b0), sumPreferred(b1), sumPreferred(b2), sumPreferred(b3), y, yo + 1, yStride);
@@ -1133,11 +1146,11 @@ public abstract class Kernel {
                     }
                 }
             }
-            if (lanes != 16) return sumPreferred(acc.add(acc2));
-            // reduced from the scratch: a vector operation here, past C2's inlining budget, allocates
+            // reduced from the scratch (16 or 8 lanes each): a vector operation here, past C2's inlining
+            // budget, allocates (on AVX2 too: a sumPreferred of the two chains' sum did)
             acc.intoArray(s, scaled + 16);
             acc2.intoArray(s, scaled + 32);
-            return butterfly16(s, scaled + 16) + butterfly16(s, scaled + 32);
+            return laneSum(s, scaled + 16) + laneSum(s, scaled + 32);
         }
 
         @Override
