@@ -35,6 +35,75 @@ public final class ActivationQuantizer {
         }
     }
 
+    /**
+     * Rounds transposed activations (xt[c·tp + t] is token t's value c, for c &lt; columns and lanes
+     * t &lt; tp, a multiple of the vector length) as {@link #roundTrip} rounds each token's row: the
+     * same bits, with the tokens in the vector lanes, so that every block's scale is found for a
+     * vector of tokens at once. Lanes past the tokens are rounded too (zeros stay zeros).
+     */
+    public static void roundTripTokens(Format format, float[] xt, int tp, int columns) {
+        switch (format) {
+            case F32 -> { }
+            case F16, BF16 -> {
+                for (int i = 0; i < columns * tp; i++) xt[i] = format == Format.F16 ? Float.float16ToFloat(Float.floatToFloat16(xt[i])) : bf16(xt[i]);
+            }
+            case Q8_0, Q8_1 -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8_0Tokens(xt, tp, t0, columns); }
+            case Q8_K -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8KTokens(xt, tp, t0, columns); }
+        }
+    }
+
+    /** Per thread: a vector's worth of block scales, as floats, for the transposed forms. */
+    private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[][] {new float[Kernel.FP.length()], new float[Kernel.FP.length()]});
+
+    /** {@link #q8_0} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 32 columns): the same bits. */
+    private static void q8_0Tokens(float[] xt, int tp, int t0, int columns) {
+        float[][] scales = SCALES.get();
+        float[] d = scales[0], id = scales[1];
+        for (int b = 0; b < columns; b += 32) {
+            IntVector m = IntVector.zero(IP);
+            for (int c = b, at = b * tp + t0; c < b + 32; c++, at += tp) m = m.max(FloatVector.fromArray(FP, xt, at).reinterpretAsInts().and(0x7fffffff));
+            m.reinterpretAsFloats().intoArray(d, 0);
+            for (int j = 0; j < d.length; j++) {
+                float amax = d[j];
+                d[j] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+                id[j] = amax != 0 ? 127f / amax : 0;
+            }
+            FloatVector dv = FloatVector.fromArray(FP, d, 0), idv = FloatVector.fromArray(FP, id, 0);
+            for (int c = b, at = b * tp + t0; c < b + 32; c++, at += tp) {
+                FloatVector v = FloatVector.fromArray(FP, xt, at).mul(idv);
+                FloatVector q = v.add(MAGIC).sub(MAGIC).reinterpretAsInts().or(v.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+                q.mul(dv).intoArray(xt, at);
+            }
+        }
+    }
+
+    /** {@link #q8K} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 256 columns): the same bits. */
+    private static void q8KTokens(float[] xt, int tp, int t0, int columns) {
+        float[][] scales = SCALES.get();
+        float[] is = scales[0], d = scales[1];
+        for (int b = 0; b < columns; b += 256) {
+            // per lane the first value of largest magnitude, with its sign, as q8K's scan finds it
+            FloatVector amax = FloatVector.zero(FP), max = FloatVector.zero(FP);
+            for (int c = b, at = b * tp + t0; c < b + 256; c++, at += tp) {
+                FloatVector v = FloatVector.fromArray(FP, xt, at);
+                VectorMask<Float> larger = v.abs().compare(VectorOperators.GT, amax);
+                amax = amax.blend(v.abs(), larger);
+                max = max.blend(v, larger);
+            }
+            max.intoArray(is, 0);
+            amax.intoArray(d, 0);
+            for (int j = 0; j < is.length; j++) {
+                boolean zero = d[j] == 0; // an all-zero block: zeros
+                is[j] = zero ? 0 : -127f / is[j];
+                d[j] = zero ? 0 : 1 / is[j];
+            }
+            FloatVector isv = FloatVector.fromArray(FP, is, 0), dv = FloatVector.fromArray(FP, d, 0);
+            for (int c = b, at = b * tp + t0; c < b + 256; c++, at += tp) {
+                FloatVector.fromArray(FP, xt, at).mul(isv).add(MAGIC).sub(MAGIC).min(127f).mul(dv).intoArray(xt, at);
+            }
+        }
+    }
+
     /** GGML_FP32_TO_BF16: round to nearest even, NaN kept quiet. */
     static float bf16(float v) {
         int bits = Float.floatToRawIntBits(v);

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * The JIT commands the kernels rely on. Methods that take vectors must be inlined, or their vectors
- * are allocated on every call (decoding at half speed), and the prefill tile's packed reduction must
- * be compiled on its own; {@code bin/moescope} and the tests pass both. A JVM that embeds moescope
+ * are allocated on every call (decoding at half speed), and the prefill tile's packed reduction and
+ * the vector exp must be compiled on their own (inlined, they take their callers past C2's budget); {@code bin/moescope} and the tests pass both. A JVM that embeds moescope
  * as a library and lacks them is told so once, on standard error, with the flags to add.
  */
 public final class JitFlags {
@@ -16,7 +16,8 @@ public final class JitFlags {
     /** The commands, as given on a java command line. */
     public static final List<String> REQUIRED = List.of(
             "-XX:CompileCommand=inline,org.moescope.tensor.Kernel::sum*",
-            "-XX:CompileCommand=dontinline,org.moescope.tensor.Kernel::packedButterflies");
+            "-XX:CompileCommand=dontinline,org.moescope.tensor.Kernel::packedButterflies",
+            "-XX:CompileCommand=dontinline,org.moescope.tensor.VectorExp::expShifted");
 
     private static volatile boolean checked;
 

@@ -408,13 +408,13 @@ public abstract class Kernel {
     }
 
     /**
-     * Prefill with tokens in the lanes: out[16k + j] = Σ_c w[k·n + c] · xt[c·tp + t0 + j] for 8
+     * Prefill with tokens in the lanes: out[oo + k·os + j] = Σ_c w[k·n + c] · xt[c·tp + t0 + j] for 8
      * decoded weight rows k and 16 tokens j, the activations transposed (xt[c·tp + t] is token t's
      * value c). Each weight is broadcast against 16 tokens at once, so there is no lane reduction
      * at all (a 4×4 tile of row-major dot products spends a quarter of its operations adding up
      * lanes on 256-value rows); eight accumulators keep both FMA units busy. AVX-512 only (16 lanes).
      */
-    static void rows8Tokens16(float[] w, int n, float[] xt, int tp, int t0, float[] out) {
+    static void rows8Tokens16(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
         FloatVector a4 = FloatVector.zero(FP), a5 = FloatVector.zero(FP), a6 = FloatVector.zero(FP), a7 = FloatVector.zero(FP);
         for (int c = 0, at = t0; c < n; c++, at += tp) {
@@ -428,32 +428,32 @@ public abstract class Kernel {
             a6 = FloatVector.broadcast(FP, w[6 * n + c]).fma(v, a6);
             a7 = FloatVector.broadcast(FP, w[7 * n + c]).fma(v, a7);
         }
-        a0.intoArray(out, 0);
-        a1.intoArray(out, 16);
-        a2.intoArray(out, 32);
-        a3.intoArray(out, 48);
-        a4.intoArray(out, 64);
-        a5.intoArray(out, 80);
-        a6.intoArray(out, 96);
-        a7.intoArray(out, 112);
+        a0.intoArray(out, oo);
+        a1.intoArray(out, oo + os);
+        a2.intoArray(out, oo + 2 * os);
+        a3.intoArray(out, oo + 3 * os);
+        a4.intoArray(out, oo + 4 * os);
+        a5.intoArray(out, oo + 5 * os);
+        a6.intoArray(out, oo + 6 * os);
+        a7.intoArray(out, oo + 7 * os);
     }
 
     /**
-     * xt[c·tp + t] = x[t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
+     * xt[c·tp + t] = x[xo + t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
      * multiple of 16): whole groups of 16 tokens by gathers (one per column, a third of the time of
      * scalar copies), the rest one by one.
      */
-    static void transposeTokens(float[] x, int xStride, int tokens, int columns, float[] xt, int tp) {
+    static void transposeTokens(float[] x, int xo, int xStride, int tokens, int columns, float[] xt, int tp) {
         int[] offsets = GATHER_OFFSETS.get();
         for (int j = 0; j < 16; j++) offsets[j] = j * xStride;
         int t0 = 0;
         for (; t0 + 16 <= tokens; t0 += 16) {
-            int base = t0 * xStride;
+            int base = xo + t0 * xStride;
             for (int c = 0, at = t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
         }
         if (t0 < tokens) {
             for (int c = 0, at = t0; c < columns; c++, at += tp) {
-                for (int t = t0; t < tokens; t++) xt[at + t - t0] = x[t * xStride + c];
+                for (int t = t0; t < tokens; t++) xt[at + t - t0] = x[xo + t * xStride + c];
                 for (int t = tokens; t < tp; t++) xt[at + t - t0] = 0;
             }
         }
@@ -461,11 +461,29 @@ public abstract class Kernel {
 
     private static final ThreadLocal<int[]> GATHER_OFFSETS = ThreadLocal.withInitial(() -> new int[16]);
 
-    /** {@link #rows8Tokens16} for one weight row: out[j] for 16 tokens j. */
-    static void row1Tokens16(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out) {
+    /** {@link #rows8Tokens16} for one weight row: out[oo + j] for 16 tokens j. */
+    static void row1Tokens16(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo) {
         FloatVector a0 = FloatVector.zero(FP);
         for (int c = 0, at = t0; c < n; c++, at += tp) a0 = FloatVector.broadcast(FP, w[wo + c]).fma(FloatVector.fromArray(FP, xt, at), a0);
-        a0.intoArray(out, 0);
+        a0.intoArray(out, oo);
+    }
+
+    /**
+     * y[t·yStride + yo + r] = yt[r·tp + t] for rows r and tokens t: {@link #transposeTokens} undone,
+     * 16 rows of a token by one gather where the vectors have 16 lanes, the rest one by one.
+     */
+    static void untransposeTokens(float[] yt, int tp, int rows, int tokens, float[] y, int yo, int yStride) {
+        int r0 = 0;
+        if (FP.length() == 16) {
+            int[] offsets = GATHER_OFFSETS.get();
+            for (int j = 0; j < 16; j++) offsets[j] = j * tp;
+            for (; r0 + 16 <= rows; r0 += 16) {
+                for (int t = 0; t < tokens; t++) FloatVector.fromArray(FP, yt, r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            for (int r = r0, at = r0 * tp + t, to = t * yStride + yo; r < rows; r++, at += tp) y[to + r] = yt[at];
+        }
     }
 
     /**
@@ -1127,22 +1145,21 @@ public abstract class Kernel {
                 for (int part = 0; part < 2; part++, ql += 64, qh += 32) {
                     int base = xb + 128 * part;
                     for (int l = 0; l < 32; l += lanes) {
-                        IntVector low0 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                        IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                        IntVector high = (IntVector) ByteVector.fromMemorySegment(BP, m, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                        IntVector q1 = low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4));
-                        IntVector q2 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHL, 2).and(0x30));
-                        IntVector q3 = low0.lanewise(VectorOperators.LSHR, 4).or(high.and(0x30));
-                        IntVector q4 = low1.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                        int is = 8 * part + l / 16; // scale of q1; q2's is 2 up, q3's 4, q4's 6
-                        acc = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
-                                .fma(FloatVector.broadcast(FP, s[scaled + is]), acc);
-                        acc2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
-                                .fma(FloatVector.broadcast(FP, s[scaled + is + 2]), acc2);
-                        acc = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
-                                .fma(FloatVector.broadcast(FP, s[scaled + is + 4]), acc);
-                        acc2 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
-                                .fma(FloatVector.broadcast(FP, s[scaled + is + 6]), acc2);
+                        int is = 8 * part + l / 16; // scale of the part's first quarter; quarter k's is 2k up
+                        // quarters k and k + 1 (values 32k.. of the part) into the two chains: one written-out
+                        // copy of each, so that the method stays inside C2's inlining budget (past it, the last
+                        // vector operations ran as allocating library code in some runs)
+                        for (int k = 0; k < 4; k += 2) {
+                            IntVector high = (IntVector) ByteVector.fromMemorySegment(BP, m, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                            IntVector low = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                            IntVector q = low.lanewise(VectorOperators.LSHR, 2 * k).and(0xF).or(high.lanewise(VectorOperators.LSHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4));
+                            acc = ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 * k + l))
+                                    .fma(FloatVector.broadcast(FP, s[scaled + is + 2 * k]), acc);
+                            IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                            IntVector q1 = low1.lanewise(VectorOperators.LSHR, 2 * k).and(0xF).or(high.lanewise(VectorOperators.LSHR, 2 * k + 2).and(3).lanewise(VectorOperators.LSHL, 4));
+                            acc2 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 * k + 32 + l))
+                                    .fma(FloatVector.broadcast(FP, s[scaled + is + 2 * k + 2]), acc2);
+                        }
                     }
                 }
             }
@@ -1167,19 +1184,16 @@ public abstract class Kernel {
                 for (int part = 0; part < 2; part++, ql += 64, qh += 32) {
                     int y = o + 256 * b + 128 * part;
                     for (int l = 0; l < 32; l += 8) {
-                        IntVector low0 = (IntVector) ByteVector.fromMemorySegment(B8, m, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        IntVector low1 = (IntVector) ByteVector.fromMemorySegment(B8, m, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        IntVector high = (IntVector) ByteVector.fromMemorySegment(B8, m, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        long scales = (part == 0 ? scalesLo : scalesHi) >> (8 * (l / 16)); // q1's scale in the low byte, q2's 2 up, q3's 4, q4's 6
-                        // (d·scale)·q as Blocks.dequantize computes it (bit for bit)
-                        ((FloatVector) low0.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                                .mul(d * (byte) scales).intoArray(out, y + l);
-                        ((FloatVector) low1.and(0xF).or(high.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32)
-                                .convert(VectorOperators.I2F, 0)).mul(d * (byte) (scales >> 16)).intoArray(out, y + 32 + l);
-                        ((FloatVector) low0.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4))
-                                .sub(32).convert(VectorOperators.I2F, 0)).mul(d * (byte) (scales >> 32)).intoArray(out, y + 64 + l);
-                        ((FloatVector) low1.lanewise(VectorOperators.LSHR, 4).and(0xF).or(high.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4))
-                                .sub(32).convert(VectorOperators.I2F, 0)).mul(d * (byte) (scales >> 48)).intoArray(out, y + 96 + l);
+                        long scales = (part == 0 ? scalesLo : scalesHi) >> (8 * (l / 16)); // quarter k's scale in byte 2k
+                        // quarter k = values 32k.. of the part, (d·scale)·q as Blocks.dequantize computes it (bit for
+                        // bit); one written-out copy, inside C2's inlining budget (four were past it in some runs,
+                        // and the last ran as allocating library code)
+                        for (int k = 0; k < 4; k++) {
+                            IntVector low = (IntVector) ByteVector.fromMemorySegment(B8, m, ql + 32 * (k & 1) + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                            IntVector high = (IntVector) ByteVector.fromMemorySegment(B8, m, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                            ((FloatVector) low.lanewise(VectorOperators.LSHR, 4 * (k >> 1)).and(0xF).or(high.lanewise(VectorOperators.LSHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4))
+                                    .sub(32).convert(VectorOperators.I2F, 0)).mul(d * (byte) (scales >> 16 * k)).intoArray(out, y + 32 * k + l);
+                        }
                     }
                 }
             }

@@ -136,10 +136,6 @@ public final class Matrix {
             matMulRows(x, 0, xStride, tokens, y, 0, yStride, rowFrom, rowTo);
             return;
         }
-        if (tokenLanes(tokens)) {
-            tokenLanes(x, xStride, tokens, y, yStride, rowFrom, rowTo);
-            return;
-        }
         // tokens in fours through decoded rows; the one to three left over row by row on the stored
         // rows (the fused kernels, 16 rows' reductions at once) instead of a lone dot product each
         int full = tokens & ~3;
@@ -159,53 +155,47 @@ public final class Matrix {
         if (full < tokens) rowByRow(x, full * xStride, xStride, tokens - full, y, full * yStride, yStride, rowFrom, rowTo);
     }
 
-    /**
-     * From this many tokens, on a matrix of at least this many rows and columns, AVX-512 prefill
-     * puts tokens in the vector lanes ({@link #tokenLanes}). Each call transposes all its
-     * activations (about a cycle per value) and scatters its outputs one by one, so it pays only
-     * where many long rows share them: OLMoE's 2048-value rows prefill 4-18 % faster (paired runs);
-     * on mini-moe's 256-value rows it was no faster, or slower. The choice depends on the matrix
-     * and the token count only, never on the rows a call is given, so that how a product is split
-     * among threads changes no bit.
-     */
-    static final int TOKEN_LANES_FROM = 16, TOKEN_LANES_ROWS = 256, TOKEN_LANES_COLUMNS = 1024;
+    /** Per thread: the 8 decoded rows of {@link #matMulTokens}. */
+    private static final ThreadLocal<float[][]> ROWS8 = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
-    private boolean tokenLanes(int tokens) {
-        return tokens >= TOKEN_LANES_FROM && rows >= TOKEN_LANES_ROWS && columns >= TOKEN_LANES_COLUMNS && Kernel.FP.length() == 16;
+    /** Whether this machine's vectors take {@link #matMulTokens} (16 lanes: AVX-512). */
+    public static boolean tokenLanesAvailable() { return Kernel.FP.length() == 16; }
+
+    /** Tokens padded to the lanes of {@link #matMulTokens}: a multiple of 16. */
+    public static int paddedTokens(int tokens) { return (tokens + 15) & ~15; }
+
+    /**
+     * xt[c·tp + t] = x[xOffset + t·xStride + c] for c &lt; columns, t &lt; tokens; zero for tokens ≤ t &lt; tp
+     * ({@link #paddedTokens}): activations laid out for {@link #matMulTokens}.
+     */
+    public static void transposeTokens(float[] x, int xOffset, int xStride, int tokens, int columns, float[] xt, int tp) {
+        Kernel.transposeTokens(x, xOffset, xStride, tokens, columns, xt, tp);
     }
 
-    /** Per thread: the transposed activations, 8 decoded rows, and a 8×16 output tile of {@link #tokenLanes}. */
-    private static final ThreadLocal<float[][]> TOKEN_LANES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0], new float[128]});
+    /** y[yOffset + t·yStride + r] = yt[r·tp + t] for r &lt; rows, t &lt; tokens: {@link #transposeTokens} undone. */
+    public static void untransposeTokens(float[] yt, int tp, int rows, int tokens, float[] y, int yOffset, int yStride) {
+        Kernel.untransposeTokens(yt, tp, rows, tokens, y, yOffset, yStride);
+    }
 
     /**
-     * {@link #matMul} with the tokens in the vector lanes: the activations are transposed once
-     * (tokens padded with zeros to a multiple of 16), then 8 decoded weight rows at a time meet 16
-     * tokens at a time ({@link Kernel#rows8Tokens16}); each output is a plain sum over the columns.
+     * Prefill with the tokens in the vector lanes (where {@link #tokenLanesAvailable}): for rows r in
+     * [rowFrom, rowTo) and all tp lanes t, yt[r·tp + t] = Σ_c W[r][c]·xt[c·tp + t], summed over
+     * the columns in order, one fused multiply-add at a time. 8 decoded weight rows at a time meet
+     * 16 tokens at a time ({@link Kernel#rows8Tokens16}): no lane is ever reduced, and each token's
+     * outputs are independent of the others in the batch.
      */
-    private void tokenLanes(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo) {
-        int tp = (tokens + 15) & ~15;
-        float[][] buffers = TOKEN_LANES.get();
-        if (buffers[0].length < columns * tp) buffers[0] = new float[columns * tp];
-        if (buffers[1].length < 8 * columns) buffers[1] = new float[8 * columns];
-        float[] xt = buffers[0], rows8 = buffers[1], tile = buffers[2];
-        Kernel.transposeTokens(x, xStride, tokens, columns, xt, tp);
+    public void matMulTokens(float[] xt, int tp, float[] yt, int rowFrom, int rowTo) {
+        float[][] buffers = ROWS8.get();
+        if (buffers[0].length < 8 * columns) buffers[0] = new float[8 * columns];
+        float[] rows8 = buffers[0];
         int r = rowFrom;
         for (; r + 8 <= rowTo; r += 8) {
             for (int k = 0; k < 8; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * columns, columns);
-            for (int t0 = 0; t0 < tokens; t0 += 16) {
-                Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, tile);
-                for (int j = 0, tokensHere = Math.min(16, tokens - t0); j < tokensHere; j++) {
-                    int yo = (t0 + j) * yStride + r;
-                    for (int k = 0; k < 8; k++) y[yo + k] = tile[16 * k + j];
-                }
-            }
+            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, rows8, 0, columns);
-            for (int t0 = 0; t0 < tokens; t0 += 16) {
-                Kernel.row1Tokens16(rows8, 0, columns, xt, tp, t0, tile);
-                for (int j = 0, tokensHere = Math.min(16, tokens - t0); j < tokensHere; j++) y[(t0 + j) * yStride + r] = tile[j];
-            }
+            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.row1Tokens16(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0);
         }
     }
 }

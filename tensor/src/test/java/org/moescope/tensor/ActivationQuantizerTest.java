@@ -60,6 +60,24 @@ class ActivationQuantizerTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(ActivationQuantizer.Format.class)
+    void tokensInLanesRoundAsEachRow(ActivationQuantizer.Format format) {
+        // 21 tokens of 512 values in 32 lanes (16 and 5 of the next 16): each token's row rounded
+        // alone against all of them rounded transposed; the padded lanes hold zeros and keep them
+        int tokens = 21, tp = 32, columns = 512;
+        for (long seed = 0; seed < 10; seed++) {
+            float[] rows = awkward(tokens * columns, seed), xt = new float[columns * tp];
+            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[c * tp + t] = rows[t * columns + c];
+            for (int t = 0; t < tokens; t++) ActivationQuantizer.roundTrip(format, rows, t * columns, columns);
+            ActivationQuantizer.roundTripTokens(format, xt, tp, columns);
+            float[] back = new float[tokens * columns];
+            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[c * tp + t];
+            assertBits(back, rows, seed);
+            for (int c = 0; c < columns; c++) for (int t = tokens; t < tp; t++) assertThat(xt[c * tp + t]).isZero();
+        }
+    }
+
     private static void assertBits(float[] actual, float[] expected, long seed) {
         for (int i = 0; i < expected.length; i++) {
             assertThat(Float.floatToRawIntBits(actual[i])).as("value %d, seed %d: %s against %s", i, seed, actual[i], expected[i])

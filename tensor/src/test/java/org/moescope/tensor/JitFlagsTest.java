@@ -11,7 +11,7 @@ class JitFlagsTest {
     @Test
     void namesTheCommandsAJvmLacks() {
         assertThat(JitFlags.missing(List.of("-Xmx4g"))).isEqualTo(JitFlags.REQUIRED);
-        assertThat(JitFlags.missing(List.of("-Xmx4g", JitFlags.REQUIRED.get(0)))).containsExactly(JitFlags.REQUIRED.get(1));
+        assertThat(JitFlags.missing(List.of("-Xmx4g", JitFlags.REQUIRED.get(0)))).isEqualTo(JitFlags.REQUIRED.subList(1, JitFlags.REQUIRED.size()));
         assertThat(JitFlags.missing(JitFlags.REQUIRED)).isEmpty();
     }
 

@@ -40,15 +40,29 @@ class KernelAllocationTest {
 
     @org.junit.jupiter.api.Test
     void prefillWithTokensInLanesAllocatesNothing() {
-        // large enough for the token-lane path (Matrix.tokenLanes) where the machine has it
-        int rows = Matrix.TOKEN_LANES_ROWS, columns = Matrix.TOKEN_LANES_COLUMNS, tokens = 20;
+        org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
+        int rows = 36, columns = 512, tokens = 20, tp = Matrix.paddedTokens(tokens);
         MemorySegment heap = KernelTest.randomRows(TensorType.Q8_0, rows, columns, 5);
         MemorySegment m = Arena.ofAuto().allocate(heap.byteSize(), 64).copyFrom(heap);
         Matrix w = new Matrix("w", TensorType.Q8_0, m, rows, columns);
-        float[] x = new float[tokens * columns], y = new float[tokens * rows], scratch = new float[4 * columns];
+        float[] x = new float[tokens * columns], xt = new float[columns * tp], yt = new float[rows * tp], y = new float[tokens * rows];
         SplittableRandom r = new SplittableRandom(6);
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        assertThat(bytesOnceCompiled(() -> w.matMul(x, columns, tokens, y, rows, 0, rows, scratch))).isZero();
+        assertThat(bytesOnceCompiled(() -> {
+            Matrix.transposeTokens(x, 0, columns, tokens, columns, xt, tp);
+            ActivationQuantizer.roundTripTokens(ActivationQuantizer.Format.Q8_0, xt, tp, columns);
+            w.matMulTokens(xt, tp, yt, 0, rows);
+            Matrix.untransposeTokens(yt, tp, rows, tokens, y, 0, rows);
+        })).isZero();
+    }
+
+    @org.junit.jupiter.api.Test
+    void vectorExpAllocatesNothing() {
+        float[] x = new float[200];
+        assertThat(bytesOnceCompiled(() -> {
+            java.util.Arrays.fill(x, -1.5f);
+            VectorExp.expShifted(x, 3, 193, 0.25f);
+        })).isZero();
     }
 
     /** Bytes the last window of products allocated: 0 once one allocates nothing, or the last window's after the patience. */

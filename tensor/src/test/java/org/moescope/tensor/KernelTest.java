@@ -146,28 +146,36 @@ class KernelTest {
 
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
-    void prefillWithTokensInLanesMatchesRowByRow(TensorType type) {
-        // long rows and many of them (the token-lane path where AVX-512 has it): 37 tokens = two
-        // groups of 16 and 5 left over, rows 3..270 = 33 groups of 8 and 3 left over
-        int rows = 272, columns = Matrix.TOKEN_LANES_COLUMNS, tokens = 37, from = 3, to = 270;
+    void tokensInLanesSumEachRowInOrder(TensorType type) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
+        // 37 tokens in 48 lanes (two groups of 16 and one part-filled), rows 3..36 (4 groups of 8 and 2 left over)
+        int rows = 40, columns = 512, tokens = 37, tp = Matrix.paddedTokens(tokens), from = 3, to = 37;
         MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 31)) : randomRows(type, rows, columns, 31);
         Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
-        float[] x = gaussians(tokens * columns, 32);
-        float[] batched = new float[tokens * rows];
-        java.util.Arrays.fill(batched, Float.NaN);
-        w.matMul(x, columns, tokens, batched, rows, from, to, new float[4 * columns]);
-        float[] single = new float[rows];
-        for (int t = 0; t < tokens; t++) {
-            w.matVec(x, t * columns, single, 0, from, to);
-            for (int r = 0; r < rows; r++) {
-                float got = batched[t * rows + r];
+        float[] x = gaussians(5 + tokens * (columns + 3), 32), xt = new float[columns * tp], yt = new float[rows * tp];
+        java.util.Arrays.fill(xt, Float.NaN);
+        java.util.Arrays.fill(yt, Float.NaN);
+        Matrix.transposeTokens(x, 5, columns + 3, tokens, columns, xt, tp);
+        w.matMulTokens(xt, tp, yt, from, to);
+        float[] row = new float[columns];
+        for (int r = 0; r < rows; r++) {
+            w.dequantizeRow(r, row, 0);
+            for (int t = 0; t < tp; t++) {
+                float got = yt[r * tp + t];
                 if (r < from || r >= to) {
                     assertThat(got).as("row %d outside [%d, %d) untouched", r, from, to).isNaN();
                     continue;
                 }
-                // the same products summed in another order: float32 rounding of 1024 terms
-                assertThat(got).as("%s token %d row %d", type, t, r).isCloseTo(single[r], org.assertj.core.data.Offset.offset(2e-4f * (1 + Math.abs(single[r]))));
+                // one fused multiply-add per column, in column order; lanes past the tokens see zeros
+                float expected = 0;
+                for (int c = 0; c < columns; c++) expected = Math.fma(row[c], t < tokens ? x[5 + t * (columns + 3) + c] : 0f, expected);
+                assertThat(got).as("%s row %d lane %d", type, r, t).isEqualTo(expected);
             }
+        }
+        float[] back = new float[tokens * (rows + 1)];
+        Matrix.untransposeTokens(yt, tp, rows, tokens, back, 1, rows + 1);
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) assertThat(Float.floatToRawIntBits(back[1 + t * (rows + 1) + r])).isEqualTo(Float.floatToRawIntBits(yt[r * tp + t]));
         }
     }
 
@@ -175,8 +183,8 @@ class KernelTest {
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K"})
     void prefillSplitIntoRowChunksChangesNoBit(TensorType type) {
         // how threads split a product's rows must not change any output: chunks of 1, 7, 100 and
-        // the rest against one call, on a matrix the token-lane path takes and on one it does not
-        for (int columns : new int[] {256, Matrix.TOKEN_LANES_COLUMNS}) {
+        // the rest against one call
+        for (int columns : new int[] {256, 1024}) {
             int rows = 272, tokens = 21;
             MemorySegment m = randomRows(type, rows, columns, 41);
             Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));

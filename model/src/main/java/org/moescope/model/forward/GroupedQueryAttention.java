@@ -73,18 +73,21 @@ final class GroupedQueryAttention implements Attention {
             rope.apply(newKeys, ko, headDim, kvHeads, position);
         }
         s.store(layer, batch, newKeys, kWidth, newValues, vWidth);
-        // every (token, head) pair on its own: split across the threads when there is enough of it
+        // every (token, head) pair on its own, or (four tokens, head) where there are several tokens:
+        // split across the threads when there is enough of it
         long work = 0;
         for (int t = 0; t < n; t++) work += (long) positions(s, batch, t) * heads * (headDim + valueDim);
+        int tokensPerUnit = quads && n >= 4 ? 4 : 1, units = (n + tokensPerUnit - 1) / tokensPerUnit * heads;
         Workers workers = Workers.shared();
         if (work < parallelWork || workers.threads() == 1) {
-            for (int task = 0; task < n * heads; task++) attend(s, batch, task / heads, task % heads, 0);
+            for (int unit = 0; unit < units; unit++) attendUnit(s, batch, tokensPerUnit, unit, 0);
         } else {
             Pairs task = s.attentionTask;
             task.attention = this;
             task.batch = batch;
+            task.tokensPerUnit = tokensPerUnit;
             try {
-                workers.parallelFor(n * heads, Math.min(n * heads, 16 * workers.threads()), task);
+                workers.parallelFor(units, Math.min(units, 16 * workers.threads()), task);
             } finally {
                 task.attention = null;
                 task.batch = null;
@@ -102,15 +105,18 @@ final class GroupedQueryAttention implements Attention {
         private final State s;
         GroupedQueryAttention attention;
         Batch batch;
+        int tokensPerUnit;
 
         Pairs(State s) { this.s = s; }
 
         @Override
         public void run(int from, int to, int worker) {
-            int heads = attention.config.heads();
-            for (int pair = from; pair < to; pair++) attention.attend(s, batch, pair / heads, pair % heads, worker);
+            for (int unit = from; unit < to; unit++) attention.attendUnit(s, batch, tokensPerUnit, unit, worker);
         }
     }
+
+    /** Whether several tokens' attention goes four tokens at a time ({@link #attendQuad}); tests turn it off to compare. */
+    static boolean quads = true;
 
     /** Below this many multiply-adds attention runs on the calling thread (decoding a short context); tests move it to force either way. */
     static long parallelWork = 1 << 18;
@@ -121,6 +127,39 @@ final class GroupedQueryAttention implements Attention {
     private int positions(State s, Batch batch, int t) {
         int position = s.positionOf(batch, t);
         return position - firstPosition(position) + 1;
+    }
+
+    /** Unit u of {@link #forward}'s attention: head u % heads of the tokensPerUnit tokens from (u / heads)·tokensPerUnit. */
+    private void attendUnit(State s, Batch batch, int tokensPerUnit, int unit, int worker) {
+        int heads = config.heads(), h = unit % heads, t0 = unit / heads * tokensPerUnit, t1 = Math.min(batch.size(), t0 + tokensPerUnit);
+        if (t1 - t0 == 4 && attendQuad(s, batch, t0, h, worker)) return;
+        for (int t = t0; t < t1; t++) attend(s, batch, t, h, worker);
+    }
+
+    /**
+     * Head h of tokens t0 .. t0 + 3 at once, where they are consecutive positions of one sequence
+     * with a float32 cache and see the same first position (else false, and nothing done): each
+     * cached key and value is loaded once for the four ({@link VectorMath#scaledDots4},
+     * {@link VectorMath#weightedSum4}). Every output has the bits {@link #attend} gives it.
+     */
+    private boolean attendQuad(State s, Batch batch, int t0, int h, int worker) {
+        KvCache cache = s.cacheOf(t0);
+        int position = s.positionOf(batch, t0);
+        for (int i = 1; i < 4; i++) if (s.cacheOf(t0 + i) != cache || s.positionOf(batch, t0 + i) != position + i) return false;
+        float[] keys = cache.keys(layer), values = cache.values(layer);
+        int first = firstPosition(position);
+        if (keys == null || firstPosition(position + 3) != first) return false;
+        int heads = config.heads(), headDim = config.headDim(), valueDim = config.valueHeadDim();
+        int qWidth = config.queryWidth(), kWidth = config.keyWidth(), vWidth = config.valueWidth();
+        int kvHead = h / (heads / config.keyValueHeads());
+        float[] scores = s.quadScores[worker];
+        int cap = scores.length / 4, count = position - first + 1;
+        VectorMath.scaledDots4(s.query, t0 * qWidth + h * headDim, qWidth, keys, first * kWidth + kvHead * headDim, kWidth, headDim, count + 3,
+                (float) config.scale(), scores, cap);
+        for (int i = 0; i < 4; i++) Attention.softmax(scores, i * cap, count + i, sinks == null ? 0 : sinks[h], sinks != null);
+        VectorMath.weightedSum4(scores, cap, count, values, first * vWidth + kvHead * valueDim, vWidth, valueDim, s.attended,
+                t0 * heads * valueDim + h * valueDim, heads * valueDim);
+        return true;
     }
 
     /** Head h of token t: its scores against the cached keys, softmax, the weighted values into s.attended; worker's scratch. */

@@ -66,6 +66,30 @@ public final class Linear {
             work += (long) l.in * l.out;
             total += l.out;
         }
+        boolean sameRounding = true;
+        for (Linear l : ls) sameRounding &= l.roundsLike(ls[0]);
+        if (inLanes(tokens) && sameRounding) {
+            // one transposed, rounded input for all the products
+            int tp = Matrix.paddedTokens(tokens);
+            float[][] b = LANE_BUFFERS.get();
+            if (b.length < 1 + ls.length) LANE_BUFFERS.set(b = java.util.Arrays.copyOf(b, 1 + ls.length));
+            float[] xt = grow(b, 0, ls[0].in * tp);
+            Matrix.transposeTokens(x, 0, ls[0].in, tokens, ls[0].in, xt, tp);
+            ls[0].roundTokens(xt, tp);
+            float[][] yts = new float[ls.length][];
+            for (int i = 0; i < ls.length; i++) yts[i] = grow(b, 1 + i, ls[i].out * tp);
+            int rows = total;
+            Workers.RangeTask task = (from, to, worker) -> {
+                for (int i = 0, offset = 0; i < ls.length; offset += ls[i].out, i++) {
+                    int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
+                    if (lo < hi) ls[i].applyTokens(xt, tp, yts[i], lo - offset, hi - offset);
+                }
+            };
+            if (work < PARALLEL_THRESHOLD) task.run(0, rows, 0);
+            else w.parallelFor(rows, task);
+            for (int i = 0; i < ls.length; i++) Matrix.untransposeTokens(yts[i], tp, ls[i].out, tokens, ys[i], 0, ls[i].out);
+            return;
+        }
         if (tokens != 1 || w.threads() == 1 || work < PARALLEL_THRESHOLD) {
             for (int i = 0; i < ls.length; i++) ls[i].apply(x, ys[i], tokens);
             return;
@@ -133,6 +157,10 @@ public final class Linear {
     }
 
     private void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
+        if (inLanes(tokens)) {
+            applyInLanes(x, xOffset, xStride, y, yOffset, yStride, tokens, parallel);
+            return;
+        }
         float[][] buffers = BUFFERS.get();
         float[] input = input(x, xOffset, xStride, tokens, buffers, 0);
         // contiguous output when the caller's layout is not [tokens, out] at offset 0
@@ -171,6 +199,35 @@ public final class Linear {
     }
 
     /**
+     * From this many tokens, where the vectors have 16 lanes ({@link Matrix#tokenLanesAvailable}), a
+     * product puts the tokens in the vector lanes ({@link #applyTokens}): each token's outputs are
+     * then independent of the rest of the batch and of how rows are shared among threads.
+     */
+    static final int TOKEN_LANES_FROM = 16;
+
+    static boolean inLanes(int tokens) { return tokens >= TOKEN_LANES_FROM && Matrix.tokenLanesAvailable(); }
+
+    /** Per thread: transposed inputs and outputs of the token-lane products. */
+    private static final ThreadLocal<float[][]> LANE_BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    static float[] grow(float[][] buffers, int i, int size) {
+        if (buffers[i] == null || buffers[i].length < size) buffers[i] = new float[size];
+        return buffers[i];
+    }
+
+    /** {@link #apply} with the tokens in the vector lanes: the input transposed and rounded once, the output transposed back. */
+    private void applyInLanes(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
+        int tp = Matrix.paddedTokens(tokens);
+        float[][] b = LANE_BUFFERS.get();
+        float[] xt = grow(b, 0, in * tp), yt = grow(b, 1, out * tp);
+        Matrix.transposeTokens(x, xOffset, xStride, tokens, in, xt, tp);
+        roundTokens(xt, tp);
+        if (parallel && (long) in * out >= PARALLEL_THRESHOLD) Workers.shared().parallelFor(out, (from, to, worker) -> applyTokens(xt, tp, yt, from, to));
+        else applyTokens(xt, tp, yt, 0, out);
+        Matrix.untransposeTokens(yt, tp, out, tokens, y, yOffset, yStride);
+    }
+
+    /**
      * The input rows, contiguous and rounded as llama.cpp rounds them for this weight type: x itself
      * when nothing needs doing, else buffers[slot] (grown when needed) filled.
      */
@@ -199,6 +256,21 @@ public final class Linear {
     void rows(float[] x, int xOffset, int tokens, float[] y, int yOffset, int from, int to) {
         matrix.matMulRows(x, xOffset, in, tokens, y, yOffset, out, from, to);
         for (int t = 0; t < tokens; t++) addBias(y, yOffset + t * out, from, to);
+    }
+
+    /**
+     * Rounds transposed input rows (xt[c·tp + t], see {@link Matrix#transposeTokens}) in place as
+     * {@link #apply} rounds its input: the same bits for each token.
+     */
+    void roundTokens(float[] xt, int tp) { ActivationQuantizer.roundTripTokens(activations, xt, tp, in); }
+
+    /**
+     * yt[r·tp + t] = W[r]·(token t of xt) (+ b[r]) for rows r in [from, to) and all tp lanes, on the
+     * calling thread, from transposed input already rounded ({@link #roundTokens}): {@link Matrix#matMulTokens}.
+     */
+    void applyTokens(float[] xt, int tp, float[] yt, int from, int to) {
+        matrix.matMulTokens(xt, tp, yt, from, to);
+        if (bias != null) for (int r = from; r < to; r++) for (int t = 0; t < tp; t++) yt[r * tp + t] += bias[r];
     }
 
     private void addBias(float[] y, int at) { addBias(y, at, 0, out); }

@@ -7,6 +7,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 import org.moescope.model.config.MoeConfig;
 import org.moescope.model.weights.ModelWeights;
+import org.moescope.tensor.Matrix;
+import org.moescope.tensor.VectorExp;
+import org.moescope.tensor.Workers;
 
 /**
  * A gated feed-forward network (Shazeer 2020): down(act(gate·x) ⊙ up·x). Used for dense layers,
@@ -34,6 +37,10 @@ final class Mlp {
 
     /** With {@code parallel} false the products run on the calling thread (experts computed side by side). */
     void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer, boolean parallel) {
+        if (Linear.inLanes(n) && gate.roundsLike(up)) {
+            forwardInLanes(x, y, n, parallel);
+            return;
+        }
         if (parallel) {
             gate.apply(x, gateBuffer, n);
             up.apply(x, upBuffer, n);
@@ -44,6 +51,36 @@ final class Mlp {
         activate(gateBuffer, upBuffer, 0, n * gate.out());
         if (parallel) down.apply(gateBuffer, y, n);
         else down.applySerial(gateBuffer, y, n);
+    }
+
+    /** Per thread: the transposed input, gate, up and output of {@link #forwardInLanes}. */
+    private static final ThreadLocal<float[][]> LANES = ThreadLocal.withInitial(() -> new float[4][0]);
+
+    /**
+     * {@link #forward} with the tokens in the vector lanes throughout: the input is transposed once
+     * ({@link Matrix#transposeTokens}) and rounded once for gate and up; gate, up, the activation,
+     * down's rounding and its product all work on transposed rows ({@link Linear#applyTokens});
+     * only the output is transposed back. Each token's outputs are independent of the rest of the
+     * batch, and of how the rows are shared out among threads.
+     */
+    private void forwardInLanes(float[] x, float[] y, int n, boolean parallel) {
+        int tp = Matrix.paddedTokens(n), in = gate.in(), width = gate.out(), hidden = down.out();
+        float[][] b = LANES.get();
+        float[] xt = Linear.grow(b, 0, in * tp), g = Linear.grow(b, 1, width * tp), u = Linear.grow(b, 2, width * tp), yt = Linear.grow(b, 3, hidden * tp);
+        Matrix.transposeTokens(x, 0, in, n, in, xt, tp);
+        gate.roundTokens(xt, tp);
+        Workers.RangeTask gateUp = (from, to, worker) -> {
+            gate.applyTokens(xt, tp, g, Math.min(from, width), Math.min(to, width));
+            up.applyTokens(xt, tp, u, Math.max(from, width) - width, Math.max(to, width) - width);
+        };
+        Workers.RangeTask downRows = (from, to, worker) -> down.applyTokens(g, tp, yt, from, to);
+        if (parallel) Workers.shared().parallelFor(2 * width, gateUp);
+        else gateUp.run(0, 2 * width, 0);
+        activate(g, u, 0, width * tp);
+        down.roundTokens(g, tp);
+        if (parallel) Workers.shared().parallelFor(hidden, downRows);
+        else downRows.run(0, hidden, 0);
+        Matrix.untransposeTokens(yt, tp, hidden, n, y, 0, hidden);
     }
 
     /** gate[i] = act(gate[i], up[i]) for i in [from, to): the gated activation, in place. */
@@ -63,18 +100,30 @@ final class Mlp {
     }
 
     /**
-     * gate[i] = gate[i]·σ(gate[i])·up[i] for i in [from, to), in vectors (the Vector API's exp,
-     * allowed an ulp or two from Math.exp's, equal to it on all 2^20 inputs tried); the last part
-     * masked rather than scalar, so that each value comes out the same wherever a range starts or
-     * ends (a product split into chunks gives the bits of the whole).
+     * gate[i] = gate[i]·σ(gate[i])·up[i] for i in [from, to), in vectors, e^-gate from
+     * {@link VectorExp} (the same bits however the JIT has compiled it; the Vector API's EXP is
+     * not); the last part masked rather than scalar, so that each value comes out the same wherever
+     * a range starts or ends (a product split into chunks gives the bits of the whole).
      */
     static void siluGlu(float[] gateBuffer, float[] upBuffer, int from, int to) {
-        for (int i = from; i < to; i += SPECIES.length()) {
-            VectorMask<Float> in = SPECIES.indexInRange(i, to);
-            FloatVector g = FloatVector.fromArray(SPECIES, gateBuffer, i, in);
-            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(SPECIES, upBuffer, i, in)).intoArray(gateBuffer, i, in);
+        float[] e = EXPS.get();
+        for (int at = from; at < to; at += e.length) {
+            int n = Math.min(e.length, to - at);
+            for (int i = 0; i < n; i += SPECIES.length()) {
+                VectorMask<Float> in = SPECIES.indexInRange(i, n);
+                FloatVector.fromArray(SPECIES, gateBuffer, at + i, in).neg().intoArray(e, i, in);
+            }
+            VectorExp.expShifted(e, 0, n, 0f);
+            for (int i = 0; i < n; i += SPECIES.length()) {
+                VectorMask<Float> in = SPECIES.indexInRange(i, n);
+                FloatVector g = FloatVector.fromArray(SPECIES, gateBuffer, at + i, in);
+                g.div(FloatVector.fromArray(SPECIES, e, i, in).add(1f)).mul(FloatVector.fromArray(SPECIES, upBuffer, at + i, in)).intoArray(gateBuffer, at + i, in);
+            }
         }
     }
+
+    /** Per thread: e^-gate for a stretch of {@link #siluGlu}. */
+    private static final ThreadLocal<float[]> EXPS = ThreadLocal.withInitial(() -> new float[512]);
 
     Linear gate() { return gate; }
 

@@ -73,15 +73,40 @@ final class Rope {
     }
 
     /**
+     * cos and sin (times the attention factor) by position·half + i, for positions up to the highest
+     * asked for so far; grown by doubling, published whole (the values are the same whoever computes
+     * them, so concurrent sessions at worst compute a table twice).
+     */
+    private volatile float[][] table = {new float[0], new float[0]};
+
+    private float[][] tableTo(int position) {
+        int half = dimensions / 2;
+        float[][] t = table;
+        if ((long) (position + 1) * half <= t[0].length) return t;
+        int positions = Math.max(position + 1, 2 * t[0].length / Math.max(1, half));
+        float[] cos = java.util.Arrays.copyOf(t[0], positions * half), sin = java.util.Arrays.copyOf(t[1], positions * half);
+        for (int p = t[0].length / Math.max(1, half); p < positions; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) p * inverseFrequency[i]; // float32 product, as HF's freqs
+                cos[p * half + i] = (float) (Math.cos(angle) * attentionFactor);
+                sin[p * half + i] = (float) (Math.sin(angle) * attentionFactor);
+            }
+        }
+        float[][] grown = {cos, sin};
+        table = grown;
+        return grown;
+    }
+
+    /**
      * Rotates the first {@code dimensions} values of {@code count} vectors (heads) at
      * {@code x[offset + v·stride]} for position {@code position}.
      */
     void apply(float[] x, int offset, int stride, int count, int position) {
         int half = dimensions / 2;
-        for (int i = 0; i < half; i++) {
-            float angle = (float) position * inverseFrequency[i]; // float32 product, as HF's freqs
-            float cos = (float) (Math.cos(angle) * attentionFactor);
-            float sin = (float) (Math.sin(angle) * attentionFactor);
+        float[][] t = tableTo(position);
+        float[] cosines = t[0], sines = t[1];
+        for (int i = 0, at = position * half; i < half; i++, at++) {
+            float cos = cosines[at], sin = sines[at];
             for (int v = 0; v < count; v++) {
                 int base = offset + v * stride;
                 int a = interleaved ? base + 2 * i : base + i;

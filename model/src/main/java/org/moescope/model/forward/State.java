@@ -19,6 +19,8 @@ public final class State {
     final float[][] expertGate, expertUp, workerIn, workerOut;
     /** Per worker thread: attention scores over the context, and one cached key or value row widened from f16 (worker 0's: the calling thread's). */
     final float[][] workerScores, workerCacheRow;
+    /** Per worker: four tokens' attention scores side by side (GroupedQueryAttention's quads), contextLength apart. */
+    final float[][] quadScores;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
     int[] expertRows;
     private final int hidden, expertWidth;
@@ -91,6 +93,7 @@ public final class State {
         workerIn = new float[workers][maxBatch * hidden];
         workerOut = new float[workers][maxBatch * hidden];
         workerScores = new float[workers][contextLength];
+        quadScores = new float[workers][4 * contextLength];
         workerCacheRow = new float[workers][Math.max(widths[0], widths[1])];
         int sharedWidth = model.sharedWidth();
         sharedOut = new float[sharedWidth > 0 ? maxBatch * hidden : 0];

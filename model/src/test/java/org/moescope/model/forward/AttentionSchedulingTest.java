@@ -15,8 +15,9 @@ import org.moescope.tensor.Workers;
 
 /**
  * Attention's (token, head) pairs split across the threads give the logits, bit for bit, that one
- * thread gives: prefill and decoding, every architecture's attention (sliding windows, sinks,
- * QK-norm; latent attention runs on one thread either way).
+ * thread gives, and prefill's four tokens at a time give what one token at a time gives: prefill
+ * and decoding, every architecture's attention (sliding windows, sinks, QK-norm; latent attention
+ * runs on one thread either way).
  */
 class AttentionSchedulingTest {
     @ParameterizedTest(name = "{0}")
@@ -31,6 +32,24 @@ class AttentionSchedulingTest {
             for (int step = 0; step < serial.length; step++) assertThat(split[step]).as("pass %d", step).isEqualTo(serial[step]);
         } finally {
             GroupedQueryAttention.parallelWork = threshold;
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
+    void fourTokensAtATimeChangeNoBit(String relative) {
+        Path path = SharedDecodeTest.model(relative);
+        long threshold = GroupedQueryAttention.parallelWork;
+        try (ModelFile file = ModelFile.open(path)) {
+            Transformer model = Transformer.of(file);
+            GroupedQueryAttention.quads = false;
+            float[][] one = run(model, Long.MAX_VALUE);
+            GroupedQueryAttention.quads = true;
+            float[][] four = run(model, Long.MAX_VALUE);
+            for (int step = 0; step < one.length; step++) assertThat(four[step]).as("pass %d", step).isEqualTo(one[step]);
+        } finally {
+            GroupedQueryAttention.parallelWork = threshold;
+            GroupedQueryAttention.quads = true;
         }
     }
 

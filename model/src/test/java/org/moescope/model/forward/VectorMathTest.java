@@ -30,6 +30,37 @@ class VectorMathTest {
     }
 
     @Test
+    void fourQueriesAtOnceScoreAsOneAtATime() {
+        for (int n : new int[] {64, 128, 40}) {
+            int stride = n + 16, qStride = n + 3, cap = 80;
+            for (int count : new int[] {4, 15, 16, 19, 37, 64}) {
+                float[] q = gaussians(4 * qStride + 3, n), k = gaussians(stride * count + 5, count), scores = new float[4 * cap], one = new float[count];
+                VectorMath.scaledDots4(q, 3, qStride, k, 5, stride, n, count, 0.125f, scores, cap);
+                for (int i = 0; i < 4; i++) {
+                    VectorMath.scaledDots(q, 3 + i * qStride, k, 5, stride, n, count, 0.125f, one);
+                    for (int j = 0; j < count; j++) assertThat(scores[i * cap + j]).as("n %d, count %d, query %d, key %d", n, count, i, j).isEqualTo(one[j]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fourTokensWeightedSumsAddAsOneAtATime() {
+        for (int n : new int[] {64, 128, 48}) {
+            int stride = n + 16, cap = 50, yStride = n + 5;
+            for (int count : new int[] {1, 9, 33}) {
+                float[] w = gaussians(4 * cap, 1), v = gaussians(stride * (count + 3) + 7, 2);
+                float[] actual = gaussians(4 * yStride + 4, 3), expected = new float[n];
+                VectorMath.weightedSum4(w, cap, count, v, 7, stride, n, actual, 4, yStride);
+                for (int i = 0; i < 4; i++) {
+                    VectorMath.weightedSum(java.util.Arrays.copyOfRange(w, i * cap, i * cap + count + i), count + i, v, 7, stride, n, expected, 0);
+                    assertThat(java.util.Arrays.copyOfRange(actual, 4 + i * yStride, 4 + i * yStride + n)).as("n %d, count %d, token %d", n, count, i).isEqualTo(expected);
+                }
+            }
+        }
+    }
+
+    @Test
     void siluGluGivesEachValueTheSameBitsWhereverARangeIsCut() {
         float[] gate = gaussians(203, 4), up = gaussians(203, 5);
         float[] whole = gate.clone(), pieces = gate.clone();
