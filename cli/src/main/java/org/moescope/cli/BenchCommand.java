@@ -39,8 +39,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "repetitions (default ${DEFAULT-VALUE})") int repetitions;
 
     @Option(names = {"-w", "--warmup"}, defaultValue = "3",
-            description = "unmeasured passes before each test (default ${DEFAULT-VALUE}, and more until 2 s have passed; 0: none): "
-                    + "the JIT compiles the kernels during the first ones, so fewer understate the steady speed") int warmup;
+            description = "unmeasured passes before each test (default ${DEFAULT-VALUE}, and more until 2 s have passed and the last "
+                    + "three agree within 10 %, at most 10 s; 0: none): the JIT compiles the kernels during the first ones, so fewer "
+                    + "understate the steady speed") int warmup;
 
     @Option(names = "--json", description = "print JSON") boolean json;
 
@@ -77,10 +78,12 @@ final class BenchCommand implements Callable<Integer> {
                 // one session for every pass (rewound, as llama-bench reuses its context): no per-pass allocation to collect
                 Session s = new Session(transformer, prompt + 1, batch);
                 if (interventions != null) s.setHooks(interventions);
-                long warmStart = System.nanoTime();
-                for (int w = 0; warmingUp(w, warmStart); w++) { // warm-up as measured (batched prefill): JIT and page-in
+                Warmup warm = new Warmup();
+                while (warm.due()) { // warm-up as measured (batched prefill): JIT and page-in
                     s.rewind(0);
+                    long start = System.nanoTime();
                     s.feed(ids, Batch.Phase.PROMPT);
+                    warm.passed(System.nanoTime() - start);
                 }
                 for (int r = 0; r < repetitions; r++) {
                     s.rewind(0);
@@ -97,13 +100,15 @@ final class BenchCommand implements Callable<Integer> {
                 double[] rates = new double[repetitions], plainRates = new double[repetitions];
                 int[] ids = random.ints(generate + 1, 0, vocabulary).toArray();
                 Session s = new Session(transformer, Math.max(generate + 2, 17), 1);
-                long warmStart = System.nanoTime();
-                for (int w = 0; warmingUp(w, warmStart); w++) { // token by token, as measured
+                Warmup warm = new Warmup();
+                while (warm.due()) { // token by token to the measured length: longer contexts take other paths
+                    long start = System.nanoTime();
                     for (boolean hooked : paired ? new boolean[] {false, true} : new boolean[] {false}) {
                         s.setHooks(hooked || !paired ? hooks : Hooks.NONE);
                         s.rewind(0);
-                        for (int i = 0; i < Math.min(ids.length, 16); i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                        for (int i = 0; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
                     }
+                    warm.passed(System.nanoTime() - start);
                 }
                 if (recorder != null) recorder.reset();
                 for (int r = 0; r < repetitions; r++) {
@@ -150,9 +155,31 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Whether warm-up pass w is due: the first {@code -w} ones, then more until 2 s have passed (none with -w 0). */
-    private boolean warmingUp(int w, long start) {
-        return w < warmup || (warmup > 0 && System.nanoTime() - start < 2_000_000_000L);
+    /**
+     * Warm-up passes: the first {@code -w}, then more until 2 s have passed and the last three took
+     * within 10 % of each other (the JIT has settled), for at most 10 s; none with -w 0. Passes that
+     * reach a longer context than the warm-up did, or code C2 has not compiled yet, run several times
+     * slower: measured, they understated the steady speed.
+     */
+    private final class Warmup {
+        private final long start = System.nanoTime();
+        private final long[] last = new long[3];
+        private int passes;
+
+        boolean due() {
+            if (warmup == 0) return false;
+            long elapsed = System.nanoTime() - start;
+            if (passes < warmup || elapsed < 2_000_000_000L) return true;
+            if (elapsed >= 10_000_000_000L || passes < last.length) return passes < last.length && elapsed < 10_000_000_000L;
+            long min = Long.MAX_VALUE, max = 0;
+            for (long t : last) {
+                min = Math.min(min, t);
+                max = Math.max(max, t);
+            }
+            return max > 1.1 * min;
+        }
+
+        void passed(long nanos) { last[passes++ % last.length] = nanos; }
     }
 
     /** Mean and sample standard deviation of the values. */
