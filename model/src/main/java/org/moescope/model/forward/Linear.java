@@ -54,9 +54,10 @@ public final class Linear {
     }
 
     /**
-     * ys[i] = Ws[i]·x (+ b) for several products of one input row (decoding: q, k and v), as one
-     * parallel job instead of one each: every row is computed as {@link #apply} computes it (same
-     * rounded input, same kernel), with fewer hand-offs between threads. Batches go one by one.
+     * ys[i] = Ws[i]·x (+ b) for several products of one input (q, k and v), as one parallel job
+     * instead of one each: every row is computed as {@link #apply} computes it (same rounded input,
+     * same kernel), with fewer hand-offs between threads. A batch of {@link #TOKEN_LANES_FROM}+
+     * tokens is transposed and rounded once for all of them; smaller batches go one by one.
      */
     public static void applyTogether(float[] x, int tokens, Linear[] ls, float[][] ys) {
         Workers w = Workers.shared();
