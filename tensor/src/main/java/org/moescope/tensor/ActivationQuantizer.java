@@ -57,24 +57,30 @@ public final class ActivationQuantizer {
 
     /** {@link #q8_0} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 32 columns): the same bits. */
     private static void q8_0Tokens(float[] xt, int tp, int t0, int columns) {
-        float[][] scales = SCALES.get();
-        float[] d = scales[0], id = scales[1];
         for (int b = 0; b < columns; b += 32) {
             IntVector m = IntVector.zero(IP);
             for (int c = b, at = b * tp + t0; c < b + 32; c++, at += tp) m = m.max(FloatVector.fromArray(FP, xt, at).reinterpretAsInts().and(0x7fffffff));
-            m.reinterpretAsFloats().intoArray(d, 0);
-            for (int j = 0; j < d.length; j++) {
-                float amax = d[j];
-                d[j] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-                id[j] = amax != 0 ? 127f / amax : 0;
-            }
-            FloatVector dv = FloatVector.fromArray(FP, d, 0), idv = FloatVector.fromArray(FP, id, 0);
+            FloatVector amax = m.reinterpretAsFloats();
+            FloatVector dv = f16RoundTrip(amax.div(127f));
+            FloatVector idv = FloatVector.broadcast(FP, 127f).div(amax).blend(0f, amax.eq(0f));
             for (int c = b, at = b * tp + t0; c < b + 32; c++, at += tp) {
                 FloatVector v = FloatVector.fromArray(FP, xt, at).mul(idv);
                 FloatVector q = v.add(MAGIC).sub(MAGIC).reinterpretAsInts().or(v.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
                 q.mul(dv).intoArray(xt, at);
             }
         }
+    }
+
+    /**
+     * Float.float16ToFloat(Float.floatToFloat16(v)) for non-negative v, in vectors: the mantissa
+     * rounded half to even to f16's 10 bits (normal range), or to a multiple of 2^-24 (f16's
+     * subnormals, below 2^-14: adding 0.75, whose float ulp is 2^-24, rounds there); +∞ from 65520.
+     */
+    private static FloatVector f16RoundTrip(FloatVector v) {
+        IntVector bits = v.reinterpretAsInts();
+        FloatVector normal = bits.add(bits.lanewise(VectorOperators.LSHR, 13).and(1).add(0xFFF)).and(~0x1FFF).reinterpretAsFloats();
+        FloatVector subnormal = v.add(0.75f).sub(0.75f);
+        return normal.blend(subnormal, v.lt(0x1p-14f)).blend(Float.POSITIVE_INFINITY, v.compare(VectorOperators.GE, 65520f));
     }
 
     /** {@link #q8K} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 256 columns): the same bits. */

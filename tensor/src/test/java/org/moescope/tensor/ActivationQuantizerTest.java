@@ -78,6 +78,30 @@ class ActivationQuantizerTest {
         }
     }
 
+    @Test
+    void tokensInLanesTakeScalesAtTheEdgesOfHalfPrecision() {
+        // block maxima whose scale (max / 127) sits where f16 changes: its subnormals and their
+        // ties, the smallest normal, ties of the 10-bit mantissa (to even: down and up), the largest
+        // finite value and the overflow to infinity
+        float[] scales = {0x1p-24f, 0x1.8p-24f, 0x1p-25f, 0x1.7p-20f, 0x1p-14f, 0x1.ffcp-15f, 1.0009766f, 0x1.002p0f, 0x1.006p0f, 65504f, 65519.99f, 65520f, 1e6f, 3.3e-9f};
+        int tokens = 16, tp = 16, columns = 32 * scales.length;
+        float[] rows = new float[tokens * columns], xt = new float[columns * tp];
+        SplittableRandom r = new SplittableRandom(7);
+        for (int t = 0; t < tokens; t++) {
+            for (int b = 0; b < scales.length; b++) {
+                float amax = scales[(b + t) % scales.length] * 127f;
+                for (int j = 0; j < 32; j++) rows[t * columns + 32 * b + j] = (float) (r.nextDouble(-1, 1) * amax);
+                rows[t * columns + 32 * b + r.nextInt(32)] = r.nextBoolean() ? amax : -amax;
+            }
+        }
+        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[c * tp + t] = rows[t * columns + c];
+        for (int t = 0; t < tokens; t++) ActivationQuantizer.roundTrip(ActivationQuantizer.Format.Q8_0, rows, t * columns, columns);
+        ActivationQuantizer.roundTripTokens(ActivationQuantizer.Format.Q8_0, xt, tp, columns);
+        float[] back = new float[tokens * columns];
+        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[c * tp + t];
+        assertBits(back, rows, 0);
+    }
+
     private static void assertBits(float[] actual, float[] expected, long seed) {
         for (int i = 0; i < expected.length; i++) {
             assertThat(Float.floatToRawIntBits(actual[i])).as("value %d, seed %d: %s against %s", i, seed, actual[i], expected[i])
