@@ -42,19 +42,11 @@ interface Attention {
         for (int i = 0; i < n; i += f.length()) sums = sums.add(FloatVector.fromArray(f, scores, o + i, f.indexInRange(i, n)));
         // in a fixed order: reduceLanes(ADD) leaves the order open, and C2's differs from its fallback's
         float sum = Kernel.sumPreferred(sums);
-        if (hasSink) {
-            float[] e = SINK.get();
-            e[0] = sink;
-            VectorExp.expShifted(e, 0, 1, max);
-            sum += e[0];
-        }
+        if (hasSink) sum += (float) Math.exp(sink - max); // (Math.exp: the same in every JIT tier)
         float inverse = 1 / sum;
         for (int i = 0; i < n; i += f.length()) {
             VectorMask<Float> in = f.indexInRange(i, n);
             FloatVector.fromArray(f, scores, o + i, in).mul(inverse).intoArray(scores, o + i, in);
         }
     }
-
-    /** Per thread: the sink logit, as an array for {@link VectorExp#expShifted}. */
-    ThreadLocal<float[]> SINK = ThreadLocal.withInitial(() -> new float[1]);
 }
