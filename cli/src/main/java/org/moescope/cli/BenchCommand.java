@@ -170,7 +170,8 @@ final class BenchCommand implements Callable<Integer> {
             if (warmup == 0) return false;
             long elapsed = System.nanoTime() - start;
             if (passes < warmup || elapsed < 2_000_000_000L) return true;
-            if (elapsed >= 10_000_000_000L || passes < last.length) return passes < last.length && elapsed < 10_000_000_000L;
+            if (elapsed >= 10_000_000_000L) return false;
+            if (passes < last.length) return true;
             long min = Long.MAX_VALUE, max = 0;
             for (long t : last) {
                 min = Math.min(min, t);

@@ -52,9 +52,6 @@ public final class ActivationQuantizer {
         }
     }
 
-    /** Per thread: a vector's worth of block scales, as floats, for the transposed forms. */
-    private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[][] {new float[Kernel.FP.length()], new float[Kernel.FP.length()]});
-
     /** {@link #q8_0} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 32 columns): the same bits. */
     private static void q8_0Tokens(float[] xt, int tp, int t0, int columns) {
         for (int b = 0; b < columns; b += 32) {
@@ -85,8 +82,6 @@ public final class ActivationQuantizer {
 
     /** {@link #q8K} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 256 columns): the same bits. */
     private static void q8KTokens(float[] xt, int tp, int t0, int columns) {
-        float[][] scales = SCALES.get();
-        float[] is = scales[0], d = scales[1];
         for (int b = 0; b < columns; b += 256) {
             // per lane the first value of largest magnitude, with its sign, as q8K's scan finds it
             FloatVector amax = FloatVector.zero(FP), max = FloatVector.zero(FP);
@@ -96,14 +91,9 @@ public final class ActivationQuantizer {
                 amax = amax.blend(v.abs(), larger);
                 max = max.blend(v, larger);
             }
-            max.intoArray(is, 0);
-            amax.intoArray(d, 0);
-            for (int j = 0; j < is.length; j++) {
-                boolean zero = d[j] == 0; // an all-zero block: zeros
-                is[j] = zero ? 0 : -127f / is[j];
-                d[j] = zero ? 0 : 1 / is[j];
-            }
-            FloatVector isv = FloatVector.fromArray(FP, is, 0), dv = FloatVector.fromArray(FP, d, 0);
+            VectorMask<Float> zero = amax.eq(0f); // an all-zero block: zeros
+            FloatVector isv = FloatVector.broadcast(FP, -127f).div(max).blend(0f, zero);
+            FloatVector dv = FloatVector.broadcast(FP, 1f).div(isv).blend(0f, zero);
             for (int c = b, at = b * tp + t0; c < b + 256; c++, at += tp) {
                 FloatVector.fromArray(FP, xt, at).mul(isv).add(MAGIC).sub(MAGIC).min(127f).mul(dv).intoArray(xt, at);
             }

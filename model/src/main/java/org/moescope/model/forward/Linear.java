@@ -67,28 +67,8 @@ public final class Linear {
             work += (long) l.in * l.out;
             total += l.out;
         }
-        boolean sameRounding = true;
-        for (Linear l : ls) sameRounding &= l.roundsLike(ls[0]);
-        if (inLanes(tokens) && sameRounding) {
-            // one transposed, rounded input for all the products
-            int tp = Matrix.paddedTokens(tokens);
-            float[][] b = LANE_BUFFERS.get();
-            if (b.length < 1 + ls.length) LANE_BUFFERS.set(b = java.util.Arrays.copyOf(b, 1 + ls.length));
-            float[] xt = grow(b, 0, ls[0].in * tp);
-            Matrix.transposeTokens(x, 0, ls[0].in, tokens, ls[0].in, xt, tp);
-            ls[0].roundTokens(xt, tp);
-            float[][] yts = new float[ls.length][];
-            for (int i = 0; i < ls.length; i++) yts[i] = grow(b, 1 + i, ls[i].out * tp);
-            int rows = total;
-            Workers.RangeTask task = (from, to, worker) -> {
-                for (int i = 0, offset = 0; i < ls.length; offset += ls[i].out, i++) {
-                    int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
-                    if (lo < hi) ls[i].applyTokens(xt, tp, yts[i], lo - offset, hi - offset);
-                }
-            };
-            if (work < PARALLEL_THRESHOLD) task.run(0, rows, 0);
-            else w.parallelFor(rows, task);
-            for (int i = 0; i < ls.length; i++) Matrix.untransposeTokens(yts[i], tp, ls[i].out, tokens, ys[i], 0, ls[i].out);
+        if (inLanes(tokens) && roundAlike(ls)) {
+            applyInLanes(ls, x, 0, ls[0].in, tokens, ys, 0, 0, true);
             return;
         }
         if (tokens != 1 || w.threads() == 1 || work < PARALLEL_THRESHOLD) {
@@ -159,7 +139,7 @@ public final class Linear {
 
     private void apply(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
         if (inLanes(tokens)) {
-            applyInLanes(x, xOffset, xStride, y, yOffset, yStride, tokens, parallel);
+            applyInLanes(new Linear[] {this}, x, xOffset, xStride, tokens, new float[][] {y}, yOffset, yStride, parallel);
             return;
         }
         float[][] buffers = BUFFERS.get();
@@ -216,16 +196,48 @@ public final class Linear {
         return buffers[i];
     }
 
-    /** {@link #apply} with the tokens in the vector lanes: the input transposed and rounded once, the output transposed back. */
-    private void applyInLanes(float[] x, int xOffset, int xStride, float[] y, int yOffset, int yStride, int tokens, boolean parallel) {
-        int tp = Matrix.paddedTokens(tokens);
+    /** Whether the products round their input alike (one rounded copy serves them all). */
+    static boolean roundAlike(Linear[] ls) {
+        for (Linear l : ls) if (!l.roundsLike(ls[0])) return false;
+        return true;
+    }
+
+    /**
+     * The products ls (rounding alike) of x's tokens with the tokens in the vector lanes: the input
+     * transposed and rounded once for all of them, their rows laid end to end and shared among the
+     * threads when {@code parallel} and large enough ({@link #applyTokens(Linear[], float[], int, float[][], int, int)}),
+     * each output transposed back into ys[i][yOffset + t·yStride + r] (yStride 0: ls[i].out).
+     */
+    private static void applyInLanes(Linear[] ls, float[] x, int xOffset, int xStride, int tokens, float[][] ys, int yOffset, int yStride,
+            boolean parallel) {
+        int tp = Matrix.paddedTokens(tokens), in = ls[0].in, rows = 0;
+        long work = 0;
         float[][] b = LANE_BUFFERS.get();
-        float[] xt = grow(b, 0, in * tp), yt = grow(b, 1, out * tp);
+        if (b.length < 1 + ls.length) LANE_BUFFERS.set(b = java.util.Arrays.copyOf(b, 1 + ls.length));
+        float[] xt = grow(b, 0, in * tp);
+        float[][] yts = new float[ls.length][];
+        for (int i = 0; i < ls.length; i++) {
+            yts[i] = grow(b, 1 + i, ls[i].out * tp);
+            rows += ls[i].out;
+            work += (long) in * ls[i].out;
+        }
         Matrix.transposeTokens(x, xOffset, xStride, tokens, in, xt, tp);
-        roundTokens(xt, tp);
-        if (parallel && (long) in * out >= PARALLEL_THRESHOLD) Workers.shared().parallelFor(out, (from, to, worker) -> applyTokens(xt, tp, yt, from, to));
-        else applyTokens(xt, tp, yt, 0, out);
-        Matrix.untransposeTokens(yt, tp, out, tokens, y, yOffset, yStride);
+        ls[0].roundTokens(xt, tp);
+        Workers.RangeTask task = (from, to, worker) -> applyTokens(ls, xt, tp, yts, from, to);
+        if (parallel && work >= PARALLEL_THRESHOLD) Workers.shared().parallelFor(rows, task);
+        else task.run(0, rows, 0);
+        for (int i = 0; i < ls.length; i++) Matrix.untransposeTokens(yts[i], tp, ls[i].out, tokens, ys[i], yOffset, yStride == 0 ? ls[i].out : yStride);
+    }
+
+    /**
+     * Rows [from, to) of the products ls laid end to end (ls[0]'s rows, then ls[1]'s, …), each
+     * product's share by {@link #applyTokens(float[], int, float[], int, int)} into yts[i].
+     */
+    static void applyTokens(Linear[] ls, float[] xt, int tp, float[][] yts, int from, int to) {
+        for (int i = 0, offset = 0; i < ls.length; offset += ls[i].out, i++) {
+            int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
+            if (lo < hi) ls[i].applyTokens(xt, tp, yts[i], lo - offset, hi - offset);
+        }
     }
 
     /**

@@ -19,12 +19,15 @@ import org.moescope.tensor.Workers;
 final class Mlp {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private final Linear gate, up, down;
+    /** gate and up, whose rows {@link #forwardInLanes} computes as one job. */
+    private final Linear[] gateAndUp;
     private final MoeConfig.Activation activation;
 
     Mlp(ModelWeights.Mlp w, MoeConfig.Activation activation, Numerics numerics) {
         this.gate = new Linear(w.gate(), w.gateBias(), numerics);
         this.up = new Linear(w.up(), w.upBias(), numerics);
         this.down = new Linear(w.down(), w.downBias(), numerics);
+        this.gateAndUp = new Linear[] {gate, up};
         this.activation = activation;
     }
 
@@ -37,7 +40,7 @@ final class Mlp {
 
     /** With {@code parallel} false the products run on the calling thread (experts computed side by side). */
     void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer, boolean parallel) {
-        if (Linear.inLanes(n) && gate.roundsLike(up)) {
+        if (Linear.inLanes(n) && Linear.roundAlike(gateAndUp)) {
             forwardInLanes(x, y, n, parallel);
             return;
         }
@@ -69,10 +72,8 @@ final class Mlp {
         float[] xt = Linear.grow(b, 0, in * tp), g = Linear.grow(b, 1, width * tp), u = Linear.grow(b, 2, width * tp), yt = Linear.grow(b, 3, hidden * tp);
         Matrix.transposeTokens(x, 0, in, n, in, xt, tp);
         gate.roundTokens(xt, tp);
-        Workers.RangeTask gateUp = (from, to, worker) -> {
-            gate.applyTokens(xt, tp, g, Math.min(from, width), Math.min(to, width));
-            up.applyTokens(xt, tp, u, Math.max(from, width) - width, Math.max(to, width) - width);
-        };
+        float[][] gu = {g, u};
+        Workers.RangeTask gateUp = (from, to, worker) -> Linear.applyTokens(gateAndUp, xt, tp, gu, from, to);
         Workers.RangeTask downRows = (from, to, worker) -> down.applyTokens(g, tp, yt, from, to);
         if (parallel) Workers.shared().parallelFor(2 * width, gateUp);
         else gateUp.run(0, 2 * width, 0);
