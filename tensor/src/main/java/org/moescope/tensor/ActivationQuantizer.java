@@ -44,9 +44,7 @@ public final class ActivationQuantizer {
     public static void roundTripTokens(Format format, float[] xt, int tp, int columns) {
         switch (format) {
             case F32 -> { }
-            case F16, BF16 -> {
-                for (int i = 0; i < columns * tp; i++) xt[i] = format == Format.F16 ? Float.float16ToFloat(Float.floatToFloat16(xt[i])) : bf16(xt[i]);
-            }
+            case F16, BF16 -> roundTrip(format, xt, 0, columns * tp); // value by value: the layout does not matter
             case Q8_0, Q8_1 -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8_0Tokens(xt, tp, t0, columns); }
             case Q8_K -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8KTokens(xt, tp, t0, columns); }
         }
