@@ -462,9 +462,9 @@ public abstract class Kernel {
     private static final ThreadLocal<int[]> GATHER_OFFSETS = ThreadLocal.withInitial(() -> new int[16]);
 
     /** {@link #rows8Tokens16} for one weight row: out[oo + j] for 16 tokens j. */
-    static void row1Tokens16(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo) {
+    static void row1Tokens16(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo) {
         FloatVector a0 = FloatVector.zero(FP);
-        for (int c = 0, at = t0; c < n; c++, at += tp) a0 = FloatVector.broadcast(FP, w[wo + c]).fma(FloatVector.fromArray(FP, xt, at), a0);
+        for (int c = 0, at = t0; c < n; c++, at += tp) a0 = FloatVector.broadcast(FP, w[c]).fma(FloatVector.fromArray(FP, xt, at), a0);
         a0.intoArray(out, oo);
     }
 

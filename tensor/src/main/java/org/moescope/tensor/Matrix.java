@@ -195,7 +195,7 @@ public final class Matrix {
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, rows8, 0, columns);
-            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.row1Tokens16(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0);
+            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.row1Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0);
         }
     }
 }
