@@ -4,7 +4,8 @@
 # LLAMA_CPP_DIR is a llama.cpp build of yours (its build/bin/llama-bench is used); this project never
 # downloads, vendors or builds llama.cpp. Prints both figures, the ratio, and decode as a fraction of
 # this machine's streaming-read memory bandwidth.
-# -R N runs N rounds, each llama-bench then moescope bench (-r repetitions each), and reports the
+# -R N runs N rounds, each llama-bench and moescope bench (-r repetitions each; which goes first
+# alternates between rounds, so use an even N), and reports the
 # ratio of each round and their mean: on a machine whose speed drifts (shared VMs), a ratio of two
 # neighbouring runs is steadier than one of two long runs minutes apart.
 set -euo pipefail
@@ -26,9 +27,17 @@ echo "model: $model   threads: $threads   pp$prompt / tg$gen, $reps repetitions,
 runs=$(mktemp -d); trap 'rm -rf "$runs"' EXIT
 for r in $(seq "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "round $r of $rounds" >&2
-  "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"
   memory=""; [ "$r" -eq 1 ] && memory=--memory
-  "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"
+  # odd rounds llama-bench first, even rounds moescope first: on a host whose speed sags under
+  # sustained load (seen here: both programs lose up to a third within two minutes), the second
+  # program of a round would otherwise always run on the slower machine
+  if [ $((r % 2)) -eq 1 ]; then
+    "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"
+    "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"
+  else
+    "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"
+    "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"
+  fi
 done
 active=$("$root/bin/moescope" inspect "$model" --json | python3 -c '
 import json,sys

@@ -78,6 +78,20 @@ public class KernelBenchmark {
         return ys;
     }
 
+    private int expertSeed = 1;
+
+    /** Eight of rows/1024 experts of 1024 rows each, chosen at random per call (decode's expert reads). */
+    @Benchmark
+    public float[] experts() {
+        int experts = rows / 1024;
+        for (int i = 0; i < 8; i++) {
+            expertSeed = expertSeed * 1103515245 + 12345;
+            int e = (expertSeed >>> 8) % experts;
+            matrix.matVec(x, 0, y, 0, e * 1024, e * 1024 + 1024);
+        }
+        return y;
+    }
+
     @Benchmark
     public float[] matVec() {
         matrix.matVec(x, 0, y, 0, 0, y.length);
