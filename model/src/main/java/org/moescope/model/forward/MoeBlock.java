@@ -168,9 +168,27 @@ final class MoeBlock {
     private void runExpertsInChunks(State s, int activeCount, Workers workers) {
         int width = expertWidth();
         int upChunks = (width + CHUNK_ROWS - 1) / CHUNK_ROWS, downChunks = (hidden + CHUNK_ROWS - 1) / CHUNK_ROWS;
+        // a token routed to several experts that round alike is rounded once, in its first row, and
+        // that row copied to its others (the same bits: each is a copy of the token's input row)
+        Linear rounding = expertMlps[s.activeExperts[0]].gate();
+        boolean once = true;
+        for (int a = 1; a < activeCount && once; a++) once = expertMlps[s.activeExperts[a]].gate().roundsLike(rounding);
+        if (once) Arrays.fill(s.tokenRoundedRow, -1);
         for (int a = 0; a < activeCount; a++) {
             int e = s.activeExperts[a];
-            expertMlps[e].gate().roundInput(s.expertIn, s.expertOffset[e] * hidden, s.expertCount[e]);
+            if (!once) {
+                expertMlps[e].gate().roundInput(s.expertIn, s.expertOffset[e] * hidden, s.expertCount[e]);
+            } else {
+                for (int r = s.expertOffset[e]; r < s.expertOffset[e] + s.expertCount[e]; r++) {
+                    int t = s.expertRows[r], first = s.tokenRoundedRow[t];
+                    if (first < 0) {
+                        rounding.roundInput(s.expertIn, r * hidden, 1);
+                        s.tokenRoundedRow[t] = r;
+                    } else {
+                        System.arraycopy(s.expertIn, first * hidden, s.expertIn, r * hidden, hidden);
+                    }
+                }
+            }
             int at = a * CHUNK_STATE;
             s.expertChunks.set(at + UP, Workers.range(0, upChunks));
             s.expertChunks.set(at + DOWN, Workers.range(0, downChunks));
