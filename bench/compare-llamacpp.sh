@@ -25,19 +25,15 @@ llama_bench=$(ls "$LLAMA_CPP_DIR"/build/bin/llama-bench "$LLAMA_CPP_DIR"/llama-b
 
 echo "model: $model   threads: $threads   pp$prompt / tg$gen, $reps repetitions, $rounds round(s)" >&2
 runs=$(mktemp -d); trap 'rm -rf "$runs"' EXIT
+llama() { "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"; }
+moescope() { "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"; }
 for r in $(seq "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "round $r of $rounds" >&2
   memory=""; [ "$r" -eq 1 ] && memory=--memory
   # odd rounds llama-bench first, even rounds moescope first: on a host whose speed sags under
   # sustained load (seen here: both programs lose up to a third within two minutes), the second
   # program of a round would otherwise always run on the slower machine
-  if [ $((r % 2)) -eq 1 ]; then
-    "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"
-    "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"
-  else
-    "$root/bin/moescope" bench -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" $memory --json > "$runs/ms$r.json"
-    "$llama_bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o json 2>/dev/null > "$runs/lc$r.json"
-  fi
+  if [ $((r % 2)) -eq 1 ]; then llama; moescope; else moescope; llama; fi
 done
 active=$("$root/bin/moescope" inspect "$model" --json | python3 -c '
 import json,sys
