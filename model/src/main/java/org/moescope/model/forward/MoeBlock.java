@@ -76,23 +76,36 @@ final class MoeBlock {
             most = Math.max(most, count[e]);
         }
         s.ensureExpertRows(total);
+        boolean expertHook = hooks.active(Kind.EXPERT_OUT, layer);
+        int activeCount = active;
+        Workers workers = Workers.shared();
+        boolean chunked = !expertHook && activeCount > 1 && workers.threads() > 1 && most <= Matrix.ROW_EXACT_TOKENS && sameRounding(s, activeCount);
+        // for the chunked path, rows go in rounded; where every expert rounds alike, a token is
+        // rounded once, in its first row, and that row copied to its others (the same bits)
+        Linear rounding = chunked ? commonRounding(s, activeCount) : null;
         Arrays.fill(count, 0);
         for (int t = 0; t < n; t++) {
+            int first = -1;
             for (int i = 0; i < s.selectedCount[t]; i++) {
                 int e = s.selected[t * stride + i];
                 int row = offset[e] + count[e]++;
                 s.expertRows[row] = t;
                 s.expertRowWeights[row] = s.selectedWeights[t * stride + i];
-                System.arraycopy(in, t * hidden, s.expertIn, row * hidden, hidden);
+                if (first >= 0) {
+                    System.arraycopy(s.expertIn, first * hidden, s.expertIn, row * hidden, hidden);
+                } else {
+                    System.arraycopy(in, t * hidden, s.expertIn, row * hidden, hidden);
+                    if (rounding != null) {
+                        rounding.roundInput(s.expertIn, row * hidden, 1);
+                        first = row;
+                    }
+                }
             }
         }
-        boolean expertHook = hooks.active(Kind.EXPERT_OUT, layer);
-        int activeCount = active;
-        Workers workers = Workers.shared();
         if (expertHook || activeCount == 1 || workers.threads() == 1) {
             for (int a = 0; a < activeCount; a++) runExpert(s, s.activeExperts[a], 0, true);
-        } else if (most <= Matrix.ROW_EXACT_TOKENS && sameRounding(s, activeCount)) {
-            runExpertsInChunks(s, activeCount, workers);
+        } else if (chunked) {
+            runExpertsInChunks(s, activeCount, workers, rounding != null);
         } else {
             // experts side by side, one per free thread; each writes only its own rows
             workers.parallelFor(activeCount, activeCount, (from, to, worker) -> {
@@ -149,6 +162,13 @@ final class MoeBlock {
     static final int CHUNK_STATE = 8;
     private static final int UP = 0, DOWN = 1, UP_LEFT = 2, READY = 3;
 
+    /** The gate of the first active expert when every active expert's gate rounds its input like it, else null. */
+    private Linear commonRounding(State s, int activeCount) {
+        Linear first = expertMlps[s.activeExperts[0]].gate();
+        for (int a = 1; a < activeCount; a++) if (!expertMlps[s.activeExperts[a]].gate().roundsLike(first)) return null;
+        return first;
+    }
+
     private boolean sameRounding(State s, int activeCount) {
         for (int a = 0; a < activeCount; a++) {
             Mlp mlp = expertMlps[s.activeExperts[a]];
@@ -164,31 +184,14 @@ final class MoeBlock {
      * those in progress, so the threads finish together instead of one waiting out the other's last
      * expert. The thread that finishes an expert's last gate/up chunk rounds its activations for
      * down. Every output is what {@link #runExpert} computes for it, whichever thread computes it.
+     * {@code rounded}: the rows came in already rounded for gate and up (else each expert rounds its own).
      */
-    private void runExpertsInChunks(State s, int activeCount, Workers workers) {
+    private void runExpertsInChunks(State s, int activeCount, Workers workers, boolean rounded) {
         int width = expertWidth();
         int upChunks = (width + CHUNK_ROWS - 1) / CHUNK_ROWS, downChunks = (hidden + CHUNK_ROWS - 1) / CHUNK_ROWS;
-        // a token routed to several experts that round alike is rounded once, in its first row, and
-        // that row copied to its others (the same bits: each is a copy of the token's input row)
-        Linear rounding = expertMlps[s.activeExperts[0]].gate();
-        boolean once = true;
-        for (int a = 1; a < activeCount && once; a++) once = expertMlps[s.activeExperts[a]].gate().roundsLike(rounding);
-        if (once) Arrays.fill(s.tokenRoundedRow, -1);
         for (int a = 0; a < activeCount; a++) {
             int e = s.activeExperts[a];
-            if (!once) {
-                expertMlps[e].gate().roundInput(s.expertIn, s.expertOffset[e] * hidden, s.expertCount[e]);
-            } else {
-                for (int r = s.expertOffset[e]; r < s.expertOffset[e] + s.expertCount[e]; r++) {
-                    int t = s.expertRows[r], first = s.tokenRoundedRow[t];
-                    if (first < 0) {
-                        rounding.roundInput(s.expertIn, r * hidden, 1);
-                        s.tokenRoundedRow[t] = r;
-                    } else {
-                        System.arraycopy(s.expertIn, first * hidden, s.expertIn, r * hidden, hidden);
-                    }
-                }
-            }
+            if (!rounded) expertMlps[e].gate().roundInput(s.expertIn, s.expertOffset[e] * hidden, s.expertCount[e]);
             int at = a * CHUNK_STATE;
             s.expertChunks.set(at + UP, Workers.range(0, upChunks));
             s.expertChunks.set(at + DOWN, Workers.range(0, downChunks));

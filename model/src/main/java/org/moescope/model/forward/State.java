@@ -22,8 +22,6 @@ public final class State {
     /** Per worker: four tokens' attention scores side by side (GroupedQueryAttention's quads), contextLength apart. */
     final float[][] quadScores;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
-    /** Per token of the batch: the expert row holding its rounded input (MoeBlock's decode path), or −1. */
-    final int[] tokenRoundedRow;
     int[] expertRows;
     private final int hidden, expertWidth;
     final float[] sharedOut, sharedGateBuffer, sharedUpBuffer, sharedGateLogit;
@@ -76,7 +74,6 @@ public final class State {
         selected = new int[maxBatch * experts];
         selectedWeights = new float[maxBatch * experts];
         selectedCount = new int[maxBatch];
-        tokenRoundedRow = new int[maxBatch];
         this.hidden = hidden;
         int k = c.isMoe() ? c.moe().expertsPerToken() : 0;
         expertCount = new int[experts];
