@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-w", "--warmup"}, defaultValue = "3",
             description = "unmeasured passes before each test (default ${DEFAULT-VALUE}, and more until 2 s have passed and the last "
-                    + "three agree within 10 %, at most 10 s; 0: none): the JIT compiles the kernels during the first ones, so fewer "
+                    + "three agree within 10 %%, at most 10 s; 0: none): the JIT compiles the kernels during the first ones, so fewer "
                     + "understate the steady speed") int warmup;
 
     @Option(names = "--json", description = "print JSON") boolean json;
