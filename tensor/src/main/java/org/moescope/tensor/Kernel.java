@@ -146,6 +146,26 @@ public abstract class Kernel {
     /** Floats at the end of a group-sum buffer that a kernel may overwrite. */
     static final int SCRATCH_FLOATS = 48;
 
+    /**
+     * An array offset as the fused kernels index from it: x[base + 256·b + k]. C2 folds the constant
+     * part of such an index into the load's address only where it can prove that the int sum does
+     * not overflow; masking the base (and bounding the block count, {@link #blockCount}) gives it
+     * that proof. Without it each load took its own add and sign extension: a fifth of the Q4_K
+     * kernel's instructions. No array here nears 2^30 floats; an offset past that is refused.
+     */
+    static int indexBase(int offset) {
+        int base = offset & (1 << 30) - 1;
+        if (base != offset) throw new IllegalArgumentException("array offset " + offset + " is outside [0, 2^30)");
+        return base;
+    }
+
+    /** n / 2^shift whole blocks, at most 2^16 - 1 of them (see {@link #indexBase}); a longer row is refused. */
+    static int blockCount(int n, int shift) {
+        int blocks = (n >>> shift) & 0xFFFF;
+        if (blocks != n >>> shift) throw new IllegalArgumentException("a row of " + n + " values is more than 2^16 - 1 blocks");
+        return blocks;
+    }
+
     /** A thread's buffer for n group sums plus the kernel scratch (one per thread, grown when needed). */
     static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
         float[] b = buffers.get();
@@ -1018,7 +1038,8 @@ public abstract class Kernel {
             FloatVector acc = FloatVector.zero(FP), accHi = FloatVector.zero(FP);
             FloatVector accMin = FloatVector.zero(FloatVector.SPECIES_256);
             int scaled = s.length - SCRATCH_FLOATS; // d·scale per sub-block of the block in hand, in the buffer's scratch
-            for (int b = 0; b < n / 256; b++) {
+            int x0 = indexBase(xo), s0 = indexBase(so), blocks = blockCount(n, 8);
+            for (int b = 0; b < blocks; b++) {
                 long block = at + 144L * b;
                 // d, dmin and the 12 packed scale bytes as two longs; the eight 6-bit scales and mins, a byte each
                 long lo8 = m.get(Blocks.U64, block), hi8 = m.get(Blocks.U64, block + 8);
@@ -1026,12 +1047,12 @@ public abstract class Kernel {
                 // Σ dmin·m_j·Σx_j: the eight mins against the eight sub-block sums in one vector
                 FloatVector mv = (FloatVector) LongVector.broadcast(LongVector.SPECIES_128, mins).reinterpretAsBytes()
                         .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0);
-                accMin = mv.mul(FloatVector.fromArray(FloatVector.SPECIES_256, s, so + 8 * b))
+                accMin = mv.mul(FloatVector.fromArray(FloatVector.SPECIES_256, s, s0 + 8 * b))
                         .fma(FloatVector.broadcast(FloatVector.SPECIES_256, Float.float16ToFloat((short) (lo8 >>> 16))), accMin);
                 ((FloatVector) LongVector.broadcast(LongVector.SPECIES_128, scales).reinterpretAsBytes()
                         .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0)).mul(Float.float16ToFloat((short) lo8)).intoArray(s, scaled);
                 long q = block + 16;
-                int xb = xo + 256 * b;
+                int xb = x0 + 256 * b;
                 for (int j = 0; j < 4; j++, q += 32) {
                     FloatVector lo = FloatVector.zero(FP), hi = FloatVector.zero(FP);
                     for (int k = 0; k < 32; k += lanes) {
@@ -1131,35 +1152,40 @@ public abstract class Kernel {
             // vector operations past it run as allocating library code.)
             FloatVector acc = FloatVector.zero(FP), acc2 = FloatVector.zero(FP);
             int scaled = s.length - SCRATCH_FLOATS; // d·scale per group of the block in hand, in the buffer's scratch
-            for (int b = 0; b < n / 256; b++) {
+            int x0 = indexBase(xo), s0 = indexBase(so), blocks = blockCount(n, 8);
+            for (int b = 0; b < blocks; b++) {
                 long block = at + 210L * b;
                 float d = Float.float16ToFloat(m.get(Blocks.U16, block + 208));
                 // group g = values 16g..16g+15, int8 scale at byte 192 + g, activation sum s[16b + g]
                 for (int g = 0; g < 16; g += lanes) {
                     FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(BP, m, block + 192 + g, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d);
                     sc.intoArray(s, scaled + g);
-                    acc = sc.mul(-32f).fma(FloatVector.fromArray(FP, s, so + 16 * b + g), acc);
+                    acc = sc.mul(-32f).fma(FloatVector.fromArray(FP, s, s0 + 16 * b + g), acc);
                 }
                 long ql = block, qh = block + 128;
-                int xb = xo + 256 * b;
+                int xb = x0 + 256 * b;
                 for (int part = 0; part < 2; part++, ql += 64, qh += 32) {
                     int base = xb + 128 * part;
                     for (int l = 0; l < 32; l += lanes) {
-                        int is = 8 * part + l / 16; // scale of the part's first quarter; quarter k's is 2k up
-                        // quarters k and k + 1 (values 32k.. of the part) into the two chains: one written-out
-                        // copy of each, so that the method stays inside C2's inlining budget (past it, the last
-                        // vector operations ran as allocating library code in some runs)
-                        for (int k = 0; k < 4; k += 2) {
-                            IntVector high = (IntVector) ByteVector.fromMemorySegment(BP, m, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                            IntVector low = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                            IntVector q = low.lanewise(VectorOperators.LSHR, 2 * k).and(0xF).or(high.lanewise(VectorOperators.LSHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4));
-                            acc = ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 * k + l))
-                                    .fma(FloatVector.broadcast(FP, s[scaled + is + 2 * k]), acc);
-                            IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
-                            IntVector q1 = low1.lanewise(VectorOperators.LSHR, 2 * k).and(0xF).or(high.lanewise(VectorOperators.LSHR, 2 * k + 2).and(3).lanewise(VectorOperators.LSHL, 4));
-                            acc2 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 * k + 32 + l))
-                                    .fma(FloatVector.broadcast(FP, s[scaled + is + 2 * k + 2]), acc2);
-                        }
+                        // values l.. of the part's four quarters: quarter k takes the low nibbles of ql (k = 0, 1)
+                        // or the high ones (k = 2, 3), of its first 32 bytes (k even) or its second, and bits
+                        // 2k..2k+1 of qh as bits 4-5; its group's scale is 2k past quarter 0's
+                        int is = scaled + 8 * part + l / 16;
+                        IntVector low = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector low1 = (IntVector) ByteVector.fromMemorySegment(BP, m, ql + 32 + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector high = (IntVector) ByteVector.fromMemorySegment(BP, m, qh + l, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, IP, 0);
+                        IntVector q0 = low.and(0xF).or(high.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                        IntVector q1 = low1.and(0xF).or(high.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                        IntVector q2 = low.lanewise(VectorOperators.LSHR, 4).or(high.and(0x30));
+                        IntVector q3 = low1.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                        acc = ((FloatVector) q0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
+                                .fma(FloatVector.broadcast(FP, s[is]), acc);
+                        acc2 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 2]), acc2);
+                        acc = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 4]), acc);
+                        acc2 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 6]), acc2);
                     }
                 }
             }

@@ -1,6 +1,7 @@
 package org.moescope.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
@@ -218,6 +219,17 @@ class KernelTest {
             Kernel.packedButterflies(a);
             for (int k = 0; k < 16; k++) assertThat(a[256 + Kernel.LANE_OF[k]]).as("vector %d, seed %d", k, seed).isEqualTo(expected[k]);
         }
+    }
+
+    @Test
+    void kernelIndexesTakeOffsetsBelowTwoToTheThirtyAndRefuseTheRest() {
+        assertThat(Kernel.indexBase(0)).isZero();
+        assertThat(Kernel.indexBase((1 << 30) - 1)).isEqualTo((1 << 30) - 1);
+        assertThatThrownBy(() -> Kernel.indexBase(1 << 30)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1073741824");
+        assertThatThrownBy(() -> Kernel.indexBase(-1)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Kernel.blockCount(2048, 8)).isEqualTo(8);
+        assertThat(Kernel.blockCount(0xFFFF << 8, 8)).isEqualTo(0xFFFF);
+        assertThatThrownBy(() -> Kernel.blockCount(0x10000 << 8, 8)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("16777216 values");
     }
 
     private static float[] gaussians(int n, long seed) {
