@@ -1148,10 +1148,11 @@ public abstract class Kernel {
         public float dot(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
             if (!WIDE) return super.dot(m, at, x, xo, n);
             int lanes = FP.length();
-            // two chains of FMAs; the offset 32 per block from the group sums: Σ d·sc·(q − 32)·x = Σ d·sc·q·x − 32·Σ d·sc·Σx.
+            // a chain of FMAs per quarter (one chain waited on 9 FMAs a block); the offset 32 per block from
+            // the group sums: Σ d·sc·(q − 32)·x = Σ d·sc·q·x − 32·Σ d·sc·Σx.
             // (Few vectors live at the end on purpose: this method uses up C2's inlining budget, and
             // vector operations past it run as allocating library code.)
-            FloatVector acc = FloatVector.zero(FP), acc2 = FloatVector.zero(FP);
+            FloatVector acc = FloatVector.zero(FP), acc1 = FloatVector.zero(FP), acc2 = FloatVector.zero(FP), acc3 = FloatVector.zero(FP);
             int scaled = s.length - SCRATCH_FLOATS; // d·scale per group of the block in hand, in the buffer's scratch
             int x0 = indexBase(xo), s0 = indexBase(so), blocks = blockCount(n, 8);
             for (int b = 0; b < blocks; b++) {
@@ -1181,19 +1182,19 @@ public abstract class Kernel {
                         IntVector q3 = low1.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2).and(0x30));
                         acc = ((FloatVector) q0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + l))
                                 .fma(FloatVector.broadcast(FP, s[is]), acc);
-                        acc2 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
-                                .fma(FloatVector.broadcast(FP, s[is + 2]), acc2);
-                        acc = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
-                                .fma(FloatVector.broadcast(FP, s[is + 4]), acc);
-                        acc2 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
-                                .fma(FloatVector.broadcast(FP, s[is + 6]), acc2);
+                        acc1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 32 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 2]), acc1);
+                        acc2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 64 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 4]), acc2);
+                        acc3 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(FP, x, base + 96 + l))
+                                .fma(FloatVector.broadcast(FP, s[is + 6]), acc3);
                     }
                 }
             }
             // reduced from the scratch (16 or 8 lanes each): a vector operation here, past C2's inlining
             // budget, allocates (on AVX2 too: a sumPreferred of the two chains' sum did)
-            acc.intoArray(s, scaled + 16);
-            acc2.intoArray(s, scaled + 32);
+            acc.add(acc1).intoArray(s, scaled + 16);
+            acc2.add(acc3).intoArray(s, scaled + 32);
             return laneSum(s, scaled + 16) + laneSum(s, scaled + 32);
         }
 
