@@ -30,11 +30,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-// as bin/moescope runs them: without the Vector API's per-load bounds checks (-jvmArgsAppend replaces this list)
+// as bin/moescope runs them: without the Vector API's per-load bounds checks, objects on cache lines (-jvmArgsAppend replaces this list)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:CompileCommand=quiet",
         "-XX:CompileCommand=inline,org.moescope.tensor.Kernel::sum*", "-XX:CompileCommand=dontinline,org.moescope.tensor.Kernel::packedButterflies",
         "-XX:CompileCommand=dontinline,org.moescope.tensor.VectorExp::expShifted",
-        "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
+        "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-XX:ObjectAlignmentInBytes=64"})
 public class KernelBenchmark {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "MXFP4"}) String type;
 

@@ -146,6 +146,31 @@ class KernelTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "Q6_K"})
+    void inputsAtAnyOffsetAndStrideGiveEachRowsDotBitForBit(TensorType type) {
+        // offsets and strides that are not multiples of 16 floats: Matrix copies such inputs to a
+        // cache line's start (ArrayAlignment) before the kernels see them
+        int rows = 21, columns = 512;
+        MemorySegment m = randomRows(type, rows, columns, 41);
+        Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+        Kernel kernel = Kernel.of(type);
+        for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
+            for (int offset : new int[] {0, 5, 12, 16}) {
+                int stride = columns + 3;
+                float[] x = gaussians(offset + tokens * stride, 40 + tokens + offset);
+                float[] y = new float[tokens * rows];
+                w.matMulRows(x, offset, stride, tokens, y, 0, rows, 0, rows);
+                for (int t = 0; t < tokens; t++) {
+                    for (int k = 0; k < rows; k++) {
+                        float alone = kernel.dot(m, k * type.bytesFor(columns), x, offset + t * stride, columns);
+                        assertThat(y[t * rows + k]).as("%s row %d token %d of %d at offset %d", type, k, t, tokens, offset).isEqualTo(alone);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
     void tokensInLanesSumEachRowInOrder(TensorType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
