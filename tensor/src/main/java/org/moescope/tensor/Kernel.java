@@ -167,10 +167,19 @@ public abstract class Kernel {
         return blocks;
     }
 
-    /** A thread's buffer for n group sums plus the kernel scratch (one per thread, grown when needed). */
+    /** Where a group-sum buffer's sums start: a cache line's start where {@link ArrayAlignment} knows it, else 0. */
+    static final int SUMS_AT = Math.max(0, ArrayAlignment.FLOAT_PAD);
+
+    /**
+     * A thread's buffer for n group sums from {@link #SUMS_AT} plus the kernel scratch (one per
+     * thread, grown when needed). Where {@link ArrayAlignment} knows the lines, the scratch starts one.
+     */
     static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
         float[] b = buffers.get();
-        if (b.length < n + SCRATCH_FLOATS) buffers.set(b = new float[Math.max(n + SCRATCH_FLOATS, 2 * b.length)]);
+        if (b.length < SUMS_AT + n + SCRATCH_FLOATS) {
+            int sums = Math.max(n, 2 * (b.length - SUMS_AT - SCRATCH_FLOATS));
+            buffers.set(b = new float[SUMS_AT + (sums + 15 & -16) + SCRATCH_FLOATS]);
+        }
         return b;
     }
 
@@ -178,8 +187,8 @@ public abstract class Kernel {
     final float dotWithSums(MemorySegment m, long at, float[] x, int xo, int n) {
         int group = sumGroup();
         float[] s = groupSumBuffer(GROUP_SUMS, n / group);
-        groupSums(x, xo, n, group, s, 0);
-        return dot(m, at, x, xo, n, s, 0);
+        groupSums(x, xo, n, group, s, SUMS_AT);
+        return dot(m, at, x, xo, n, s, SUMS_AT);
     }
 
     /** The kernel of a stored type (one shared instance per type: kernels keep no state). */

@@ -104,7 +104,7 @@ public final class Matrix {
     private void rowByRowAsGiven(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
         int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
         float[] sums = group == 0 ? null : Kernel.groupSumBuffer(SUMS, tokens * groups);
-        for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, t * groups);
+        for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, Kernel.SUMS_AT + t * groups);
         int r = rowFrom;
         if (rowTo - rowFrom >= 16 && kernel.writesLanes(columns)) {
             float[] lanes = LANES.get();
@@ -112,7 +112,7 @@ public final class Matrix {
                 for (int t = 0; t < tokens; t++) {
                     int xt = xOffset + t * xStride, yt = yOffset + t * yStride + r;
                     for (int k = 0; k < 16; k++) {
-                        lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, t * groups, lanes, 16 * k);
+                        lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, Kernel.SUMS_AT + t * groups, lanes, 16 * k);
                     }
                     Kernel.packedButterflies(lanes);
                     for (int k = 0; k < 16; k++) y[yt + k] = lanes[256 + Kernel.LANE_OF[k]] - lanes[Kernel.TILE_LANES + k];
@@ -122,7 +122,7 @@ public final class Matrix {
         for (; r < rowTo; r++) {
             long at = r * rowBytes;
             for (int t = 0; t < tokens; t++) {
-                y[yOffset + t * yStride + r] = kernel.dot(data, at, x, xOffset + t * xStride, columns, sums, t * groups);
+                y[yOffset + t * yStride + r] = kernel.dot(data, at, x, xOffset + t * xStride, columns, sums, Kernel.SUMS_AT + t * groups);
             }
         }
     }
