@@ -23,6 +23,25 @@ public final class ArrayAlignment {
     public static final int FLOAT_PAD = floatPad(option("ObjectAlignmentInBytes"), option("UseCompactObjectHeaders"),
             option("UseCompressedClassPointers"));
 
+    /** Floats per cache line: an offset that is a multiple of it keeps a line-aligned float on a line's start. */
+    public static final int LINE_FLOATS = LINE / Float.BYTES;
+
+    /** Where a buffer from {@link #buffer} has its first line: {@link #FLOAT_PAD}, or 0 where that is unknown. */
+    public static final int FIRST_LINE = Math.max(0, FLOAT_PAD);
+
+    /**
+     * A thread's buffer with room for n floats from {@link #FIRST_LINE} and then {@code tail} more,
+     * the tail starting a line too where the lines are known; grown (at least doubling) when needed.
+     */
+    static float[] buffer(ThreadLocal<float[]> buffers, int n, int tail) {
+        float[] b = buffers.get();
+        if (b.length < FIRST_LINE + n + tail) {
+            int room = Math.max(n, 2 * (b.length - FIRST_LINE - tail));
+            buffers.set(b = new float[FIRST_LINE + (room + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS + tail]);
+        }
+        return b;
+    }
+
     /**
      * The pad for these HotSpot option values (null where the option is unknown): a float[]'s elements
      * start after its header, 12 bytes with compact object headers, 16 with compressed class

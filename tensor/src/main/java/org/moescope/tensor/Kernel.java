@@ -168,20 +168,10 @@ public abstract class Kernel {
     }
 
     /** Where a group-sum buffer's sums start: a cache line's start where {@link ArrayAlignment} knows it, else 0. */
-    static final int SUMS_AT = Math.max(0, ArrayAlignment.FLOAT_PAD);
+    static final int SUMS_AT = ArrayAlignment.FIRST_LINE;
 
-    /**
-     * A thread's buffer for n group sums from {@link #SUMS_AT} plus the kernel scratch (one per
-     * thread, grown when needed). Where {@link ArrayAlignment} knows the lines, the scratch starts one.
-     */
-    static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) {
-        float[] b = buffers.get();
-        if (b.length < SUMS_AT + n + SCRATCH_FLOATS) {
-            int sums = Math.max(n, 2 * (b.length - SUMS_AT - SCRATCH_FLOATS));
-            buffers.set(b = new float[SUMS_AT + (sums + 15 & -16) + SCRATCH_FLOATS]);
-        }
-        return b;
-    }
+    /** A thread's buffer for n group sums from {@link #SUMS_AT} plus the kernel scratch, which starts a line too where lines are known. */
+    static float[] groupSumBuffer(ThreadLocal<float[]> buffers, int n) { return ArrayAlignment.buffer(buffers, n, SCRATCH_FLOATS); }
 
     /** The dot product of a kernel with group sums, computing them first (a one-off product). */
     final float dotWithSums(MemorySegment m, long at, float[] x, int xo, int n) {

@@ -85,21 +85,20 @@ public final class Matrix {
      * operations, and no row waits on its own reduction).
      */
     private void rowByRow(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
-        int pad = ArrayAlignment.FLOAT_PAD;
-        boolean aligned = (xOffset - pad) % 16 == 0 && (tokens == 1 || xStride % 16 == 0);
-        if (pad < 0 || aligned || columns % 16 != 0) {
+        int line = ArrayAlignment.LINE_FLOATS, first = ArrayAlignment.FIRST_LINE;
+        boolean aligned = (xOffset - first) % line == 0 && (tokens == 1 || xStride % line == 0);
+        if (ArrayAlignment.FLOAT_PAD < 0 || aligned || columns % line != 0) {
             rowByRowAsGiven(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
             return;
         }
         // the inputs copied to the start of a cache line (see ArrayAlignment): the kernels' 16-float loads then each read one line
-        float[] copy = ALIGNED.get();
-        if (copy.length < pad + tokens * columns) ALIGNED.set(copy = new float[pad + Math.max(tokens * columns, 2 * (copy.length - pad))]);
-        for (int t = 0; t < tokens; t++) System.arraycopy(x, xOffset + t * xStride, copy, pad + t * columns, columns);
-        rowByRowAsGiven(copy, pad, columns, tokens, y, yOffset, yStride, rowFrom, rowTo);
+        float[] copy = ArrayAlignment.buffer(ALIGNED, tokens * columns, 0);
+        for (int t = 0; t < tokens; t++) System.arraycopy(x, xOffset + t * xStride, copy, first + t * columns, columns);
+        rowByRowAsGiven(copy, first, columns, tokens, y, yOffset, yStride, rowFrom, rowTo);
     }
 
-    /** Per thread: inputs copied to a cache line's start ({@link ArrayAlignment#FLOAT_PAD} floats in). */
-    private static final ThreadLocal<float[]> ALIGNED = ThreadLocal.withInitial(() -> new float[Math.max(0, ArrayAlignment.FLOAT_PAD) + 2048]);
+    /** Per thread: inputs copied to a cache line's start ({@link ArrayAlignment#FIRST_LINE} floats in). */
+    private static final ThreadLocal<float[]> ALIGNED = ThreadLocal.withInitial(() -> new float[0]);
 
     private void rowByRowAsGiven(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
         int group = kernel.sumGroup(), groups = group == 0 ? 0 : columns / group;
