@@ -63,6 +63,7 @@ final class BenchCommand implements Callable<Integer> {
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve()); TraceStore store = trace == null ? null : TraceStore.open(trace)) {
             Transformer transformer = Transformer.of(file);
+            file.prefetch(); // the whole file in memory before any pass, as llama-bench loads it
             org.moescope.probe.profile.Profile loaded = profile == null ? null : Profiles.load(profile);
             Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
             TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.moescope.format.FormatException;
+import org.moescope.format.MappedPages;
 import org.moescope.format.TensorData;
 import org.moescope.format.TensorType;
 
@@ -54,6 +55,7 @@ final class GgufReader {
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage(), e);
         }
+        MappedPages.prefer2MB(file, mapped);
         return new GgufReader(file, mapped).read();
     }
 

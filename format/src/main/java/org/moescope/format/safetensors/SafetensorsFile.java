@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.moescope.format.FormatException;
+import org.moescope.format.MappedPages;
 import org.moescope.format.TensorData;
 import org.moescope.format.TensorType;
 
@@ -63,6 +64,7 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             throw new FormatException(path, "cannot read: " + e.getMessage(), e);
         }
+        MappedPages.prefer2MB(path, bytes);
         if (bytes.byteSize() < 8) throw new FormatException(path, 0, "file of " + bytes.byteSize() + " bytes has no safetensors header");
         long headerSize = bytes.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
         if (headerSize < 2 || headerSize > MAX_HEADER_BYTES || headerSize > bytes.byteSize() - 8) {
