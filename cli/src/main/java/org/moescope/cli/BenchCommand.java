@@ -63,7 +63,9 @@ final class BenchCommand implements Callable<Integer> {
         Threads.configure(threads);
         try (ModelFile file = ModelFile.open(model.resolve()); TraceStore store = trace == null ? null : TraceStore.open(trace)) {
             Transformer transformer = Transformer.of(file);
-            file.prefetch(); // the whole file in memory before any pass, as llama-bench loads it
+            if (!file.prefetch()) { // the whole file in memory before any pass, as llama-bench loads it
+                System.err.println("moescope: the model is larger than the memory available; its weights are read from disk as the passes need them");
+            }
             org.moescope.probe.profile.Profile loaded = profile == null ? null : Profiles.load(profile);
             Hooks interventions = loaded == null ? null : Profiles.hooks(loaded, profile, file, null);
             TraceRecorder recorder = trace == null ? null : new TraceRecorder(true, java.util.Set.of(), file.config().layerCount());

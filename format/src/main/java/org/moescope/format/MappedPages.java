@@ -121,6 +121,18 @@ public final class MappedPages {
         }
     }
 
+    /** MemAvailable from /proc/meminfo in bytes, or −1 where it cannot be read (not Linux). */
+    public static long availableMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) return Long.parseLong(line.substring(13).replace("kB", "").trim()) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            // below
+        }
+        return -1;
+    }
+
     /**
      * Bytes of the mapping containing {@code address} that this process maps with 2 MB pages
      * ({@code FilePmdMapped} in /proc/self/smaps), or −1 where that cannot be read.
@@ -151,6 +163,21 @@ public final class MappedPages {
         if (dash <= 0 || space <= dash) return false;
         for (int i = 0; i < space; i++) if (i != dash && Character.digit(line.charAt(i), 16) < 0) return false;
         return true;
+    }
+
+    /** Bytes of {@code mapped} (page-aligned within a file mapping) in the page cache now, by mincore; −1 where unknown. */
+    static long residentBytes(MemorySegment mapped) {
+        if (!Native.AVAILABLE) return -1;
+        long start = mapped.address() & -SMALL, end = alignUp(mapped.address() + mapped.byteSize(), SMALL), pages = (end - start) / SMALL;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(pages);
+            if ((int) Native.MINCORE.invokeExact(MemorySegment.ofAddress(start).reinterpret(end - start), end - start, vec) != 0) return -1;
+            long resident = 0;
+            for (long p = 0; p < pages; p++) resident += vec.get(ValueLayout.JAVA_BYTE, p) & 1;
+            return resident * SMALL;
+        } catch (Throwable t) {
+            return -1;
+        }
     }
 
     /** Offsets into {@code whole} of up to {@link #SAMPLES} 2 MB stretches that are wholly in the page cache, spread over it. */

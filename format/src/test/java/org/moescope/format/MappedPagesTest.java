@@ -49,6 +49,9 @@ class MappedPagesTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = map(file, arena);
             assertThat(MappedPages.prefer2MB(file, m, Policy.HUGE_PAGES, 0)).isEqualTo(Outcome.RECACHED);
+            assertThat(MappedPages.residentBytes(m)).as("cached after the drop").isLessThan(SIZE / 4);
+            assertThat(MappedPages.populate(m)).isTrue();
+            assertThat(MappedPages.residentBytes(m)).as("cached after populate").isEqualTo(SIZE);
             assertThat(checksum(m)).isEqualTo(expected);
             // the aligned interior (at least 22 of the 24 MB) now in 2 MB pages
             assertThat(MappedPages.pmdMappedBytes(m.address())).isGreaterThanOrEqualTo(SIZE - 2 * MappedPages.HUGE);

@@ -118,10 +118,15 @@ public final class ModelFile implements AutoCloseable {
 
     /**
      * Reads every stored tensor into memory now instead of on first use (benchmarks: the
-     * measured passes then do not wait on the disk; llama.cpp's loader does the same).
+     * measured passes then do not wait on the disk; llama.cpp's loader does the same). Skipped,
+     * returning false, when the tensors exceed the memory available: reading them all would only
+     * evict the first ones again.
      */
-    public void prefetch() {
+    public boolean prefetch() {
+        long bytes = storedTensors.stream().mapToLong(TensorData::byteSize).sum(), available = MappedPages.availableMemory();
+        if (available >= 0 && bytes > available) return false;
         for (TensorData t : storedTensors) MappedPages.populate(t.data());
+        return true;
     }
 
     public Optional<GgufMetadata> ggufMetadata() { return Optional.ofNullable(gguf).map(GgufFile::metadata); }
