@@ -30,7 +30,7 @@ public final class Main {
     static final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         @Override
         public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
-            if (e instanceof org.moescope.format.FormatException || e instanceof UserException
+            if (e instanceof org.moescope.format.FormatException || e instanceof UserException || e instanceof org.moescope.format.MappedPages.PolicyException
                     || e instanceof org.moescope.probe.profile.ProfileException || e instanceof org.moescope.probe.trace.TraceStore.TraceException
                     || e instanceof org.moescope.model.forward.Transformer.ContextFullException
                     || e instanceof org.moescope.text.template.TemplateException

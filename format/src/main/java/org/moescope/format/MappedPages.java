@@ -67,8 +67,13 @@ public final class MappedPages {
             case "huge", "" -> Policy.HUGE_PAGES;
             case "advise" -> Policy.ADVISE;
             case "keep", "off", "no" -> Policy.KEEP;
-            default -> throw new IllegalArgumentException("MOESCOPE_PAGES=" + v + ": expected huge, advise or keep");
+            default -> throw new PolicyException("MOESCOPE_PAGES=" + v + ": expected huge, advise or keep");
         };
+    }
+
+    /** An unknown MOESCOPE_PAGES value: a user's setting, reported as such. */
+    public static final class PolicyException extends IllegalArgumentException {
+        PolicyException(String message) { super(message); }
     }
 
     /** {@link #prefer2MB(Path, MemorySegment, Policy, long)} with the configured policy and {@link #MIN_BYTES}. */

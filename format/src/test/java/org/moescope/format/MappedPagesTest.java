@@ -85,6 +85,7 @@ class MappedPagesTest {
             assertThat(MappedPages.policy()).isEqualTo(Policy.ADVISE);
             System.setProperty("moescope.pages", "sometimes");
             org.assertj.core.api.Assertions.assertThatThrownBy(MappedPages::policy)
+                    .isInstanceOf(MappedPages.PolicyException.class)
                     .hasMessageContaining("MOESCOPE_PAGES=sometimes").hasMessageContaining("huge, advise or keep");
         } finally {
             if (before == null) System.clearProperty("moescope.pages"); else System.setProperty("moescope.pages", before);
