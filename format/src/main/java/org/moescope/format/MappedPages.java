@@ -27,9 +27,11 @@ import java.util.Locale;
  * <li>{@code madvise(MADV_HUGEPAGE)}: from now on, faults read the file into 2 MB folios;</li>
  * <li>if parts of the file are already cached, a sample of fully cached 2 MB stretches is touched
  * and {@code /proc/self/smaps} says whether they came in as 2 MB pages;</li>
- * <li>if they did not, the file's cached pages are dropped ({@code posix_fadvise(DONTNEED)}, which
- * drops only clean pages that no process maps), so that decoding reads them back in 2 MB folios:
- * a one-time re-read from storage, announced on stderr. Later runs find them in 2 MB pages.</li>
+ * <li>if they did not, one 2 MB stretch is dropped from the cache and read back; if it now maps as
+ * a 2 MB page (the file system and kernel cache it in large folios), the whole file's cached pages
+ * are dropped ({@code posix_fadvise(DONTNEED)}, which drops only clean pages that no process maps),
+ * so that decoding reads them back in 2 MB folios: a one-time re-read from storage, announced on
+ * stderr. Later runs find them in 2 MB pages.</li>
  * </ol>
  * The mapping's contents never change. {@code MOESCOPE_PAGES} (or {@code -Dmoescope.pages}) chooses:
  * {@code huge} (the default, all three steps), {@code advise} (step 1 only), {@code keep} (nothing).
@@ -95,12 +97,16 @@ public final class MappedPages {
             long[] cached = fullyCachedStretches(whole);
             if (cached.length == 0) return Outcome.ADVISED;
             for (long at : cached) touch(whole, at);
-            if (pmdMappedBytes(start) >= cached.length * HUGE / 2) return Outcome.ALREADY_HUGE;
-            // unmap our own pages of it (a read-only file mapping: they fault back in), then drop the cache
-            if ((int) Native.MADVISE.invokeExact(MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize()), mapped.byteSize(), MADV_DONTNEED) != 0
-                    || !dropCache(file)) {
-                return Outcome.ADVISED;
-            }
+            long pmd = pmdMappedBytes(start);
+            if (pmd >= cached.length * HUGE / 2) return Outcome.ALREADY_HUGE;
+            // first one stretch: dropped and read back, does it come in as a 2 MB page? Not on every file
+            // system or kernel (ext4 caches files in large folios from Linux 6.16); where not, dropping
+            // the whole file would only cost a re-read on every run
+            long probe = start + cached[0] - mapped.address();
+            if (!drop(file, mapped, probe, HUGE)) return Outcome.ADVISED;
+            touch(whole, cached[0]);
+            if (pmdMappedBytes(start) < pmd + HUGE) return Outcome.ADVISED;
+            if (!drop(file, mapped, 0, mapped.byteSize())) return Outcome.ADVISED;
             System.err.printf("moescope: %s was cached in 4 KB pages; dropped it from the page cache so that it is read back in 2 MB pages"
                     + " (faster decoding; a one-time re-read; MOESCOPE_PAGES=keep skips this)%n", file.getFileName());
             return Outcome.RECACHED;
@@ -208,14 +214,21 @@ public final class MappedPages {
         whole.get(ValueLayout.JAVA_BYTE, at);
     }
 
-    /** Flushes and drops the file's clean, unmapped pages from the page cache. */
-    private static boolean dropCache(Path file) throws Throwable {
+    /**
+     * Unmaps bytes [offset, offset + length) of the file from this process's mapping (a read-only
+     * file mapping: they fault back in) and drops them from the page cache: flushed first, then
+     * only clean pages no other process maps.
+     */
+    private static boolean drop(Path file, MemorySegment mapped, long offset, long length) throws Throwable {
+        if ((int) Native.MADVISE.invokeExact(MemorySegment.ofAddress(mapped.address() + offset).reinterpret(length), length, MADV_DONTNEED) != 0) {
+            return false;
+        }
         try (Arena arena = Arena.ofConfined()) {
             int fd = (int) Native.OPEN.invokeExact(arena.allocateFrom(file.toAbsolutePath().toString()), O_RDONLY, 0);
             if (fd < 0) return false;
             try {
                 int synced = (int) Native.FDATASYNC.invokeExact(fd);
-                return synced == 0 && (int) Native.FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED) == 0;
+                return synced == 0 && (int) Native.FADVISE.invokeExact(fd, offset, length, POSIX_FADV_DONTNEED) == 0;
             } finally {
                 int ignored = (int) Native.CLOSE.invokeExact(fd);
             }

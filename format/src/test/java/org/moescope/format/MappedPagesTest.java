@@ -65,6 +65,31 @@ class MappedPagesTest {
     }
 
     @Test
+    void whereTheFileSystemCannotCacheIn2MBFoliosTheCacheIsNotDropped() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(MappedPages.hugePagesEnabled() && Files.isDirectory(shm) && Files.getFileStore(shm).type().equals("tmpfs"), "no /dev/shm tmpfs here");
+        assumeTrue(Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/shmem_enabled")).contains("[never]"),
+                "tmpfs here may give huge pages (shmem_enabled is not never)");
+        Path file = Files.createTempFile(shm, "moescope-pages", ".bin");
+        try {
+            long expected = write(file);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment m = map(file, arena);
+                assertThat(checksum(m)).isEqualTo(expected);
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment m = map(file, arena);
+                // one stretch tried, still 4 KB pages: the rest is left as it was
+                assertThat(MappedPages.prefer2MB(file, m, Policy.HUGE_PAGES, 0)).isEqualTo(Outcome.ADVISED);
+                assertThat(MappedPages.residentBytes(m)).isEqualTo(SIZE);
+                assertThat(checksum(m)).isEqualTo(expected);
+            }
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
     void smallFilesAndTheKeepPolicyAreLeftAlone() throws IOException {
         Path file = dir.resolve("small.bin");
         Files.write(file, new byte[1 << 20]);
