@@ -104,8 +104,9 @@ public final class MappedPages {
             // the whole file would only cost a re-read on every run
             long probe = start + cached[0] - mapped.address();
             if (!drop(file, mapped, probe, HUGE)) return Outcome.ADVISED;
+            long without = pmdMappedBytes(start); // (the stretch may have been one of the 2 MB pages)
             touch(whole, cached[0]);
-            if (pmdMappedBytes(start) < pmd + HUGE) return Outcome.ADVISED;
+            if (pmdMappedBytes(start) < without + HUGE) return Outcome.ADVISED;
             if (!drop(file, mapped, 0, mapped.byteSize())) return Outcome.ADVISED;
             System.err.printf("moescope: %s was cached in 4 KB pages; dropped it from the page cache so that it is read back in 2 MB pages"
                     + " (faster decoding; a one-time re-read; MOESCOPE_PAGES=keep skips this)%n", file.getFileName());
