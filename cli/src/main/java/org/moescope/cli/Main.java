@@ -7,6 +7,13 @@ import picocli.CommandLine.Command;
 @Command(name = "moescope", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = Main.Version.class,
         description = {"Run Mixture-of-Experts language models on the CPU and look inside them:",
                 "which experts each token uses, what happens when you switch them off."},
+        footer = {"", "Environment:",
+                "  MOESCOPE_PAGES=huge|advise|keep  weights in 2 MB pages. huge (default): a",
+                "      file the page cache holds in small pages is dropped once and read back",
+                "      in 2 MB ones; advise: only ask for them; keep: leave the mapping alone",
+                "  MOESCOPE_JAVA_OPTS       extra JVM options for bin/moescope",
+                "  MOESCOPE_BOUNDS_CHECKS=1 keep the Vector API's bounds checks (slower)",
+                "  MOESCOPE_JAVA_HOME       the JDK 25 that bin/moescope runs on"},
         subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class, TraceCommand.class, VectorCommand.class, StudyCommand.class, EvalCommand.class, LogitsCommand.class, BenchCommand.class, SynthCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -140,4 +140,11 @@ class CliTest {
         }
         assertThat(warnings.toString(StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
     }
+
+    @Test
+    void helpNamesTheEnvironmentVariables() {
+        Run r = run("--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("Environment:").contains("MOESCOPE_PAGES=huge|advise|keep").contains("MOESCOPE_JAVA_OPTS");
+    }
 }
