@@ -92,7 +92,7 @@ public final class MappedPages {
         if (end <= start) return Outcome.UNCHANGED;
         MemorySegment whole = MemorySegment.ofAddress(start).reinterpret(end - start);
         try {
-            if ((int) Native.MADVISE.invokeExact(whole, end - start, MADV_HUGEPAGE) != 0) return Outcome.UNCHANGED;
+            if (!madvise(whole, MADV_HUGEPAGE)) return Outcome.UNCHANGED;
             if (policy == Policy.ADVISE) return Outcome.ADVISED;
             long[] cached = fullyCachedStretches(whole);
             if (cached.length == 0) return Outcome.ADVISED;
@@ -123,11 +123,9 @@ public final class MappedPages {
      */
     public static boolean populate(MemorySegment mapped) {
         if (!Native.AVAILABLE || mapped.byteSize() == 0) return false;
-        long start = mapped.address() & -SMALL, end = alignUp(mapped.address() + mapped.byteSize(), SMALL);
-        MemorySegment range = MemorySegment.ofAddress(start).reinterpret(end - start);
+        MemorySegment range = pages(mapped);
         try {
-            return (int) Native.MADVISE.invokeExact(range, end - start, MADV_POPULATE_READ) == 0
-                    || (int) Native.MADVISE.invokeExact(range, end - start, MADV_WILLNEED) == 0;
+            return madvise(range, MADV_POPULATE_READ) || madvise(range, MADV_WILLNEED);
         } catch (Throwable t) {
             return false;
         }
@@ -180,12 +178,11 @@ public final class MappedPages {
     /** Bytes of {@code mapped} (page-aligned within a file mapping) in the page cache now, by mincore; −1 where unknown. */
     static long residentBytes(MemorySegment mapped) {
         if (!Native.AVAILABLE) return -1;
-        long start = mapped.address() & -SMALL, end = alignUp(mapped.address() + mapped.byteSize(), SMALL), pages = (end - start) / SMALL;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            if ((int) Native.MINCORE.invokeExact(MemorySegment.ofAddress(start).reinterpret(end - start), end - start, vec) != 0) return -1;
+            MemorySegment vec = residency(pages(mapped), arena);
+            if (vec == null) return -1;
             long resident = 0;
-            for (long p = 0; p < pages; p++) resident += vec.get(ValueLayout.JAVA_BYTE, p) & 1;
+            for (long p = 0; p < vec.byteSize(); p++) resident += vec.get(ValueLayout.JAVA_BYTE, p) & 1;
             return resident * SMALL;
         } catch (Throwable t) {
             return -1;
@@ -194,10 +191,9 @@ public final class MappedPages {
 
     /** Offsets into {@code whole} of up to {@link #SAMPLES} 2 MB stretches that are wholly in the page cache, spread over it. */
     private static long[] fullyCachedStretches(MemorySegment whole) throws Throwable {
-        long pages = whole.byteSize() / SMALL;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            if ((int) Native.MINCORE.invokeExact(whole, whole.byteSize(), vec) != 0) return new long[0];
+            MemorySegment vec = residency(whole, arena);
+            if (vec == null) return new long[0];
             int stretches = (int) (whole.byteSize() / HUGE), perStretch = (int) (HUGE / SMALL);
             long[] found = new long[SAMPLES];
             int n = 0;
@@ -211,6 +207,23 @@ public final class MappedPages {
         }
     }
 
+    /** The whole pages covering {@code mapped}. */
+    private static MemorySegment pages(MemorySegment mapped) {
+        long start = mapped.address() & -SMALL, end = alignUp(mapped.address() + mapped.byteSize(), SMALL);
+        return MemorySegment.ofAddress(start).reinterpret(end - start);
+    }
+
+    /** {@code madvise(range, advice)}; whether it succeeded. {@code range} starts on a page. */
+    private static boolean madvise(MemorySegment range, int advice) throws Throwable {
+        return (int) Native.MADVISE.invokeExact(range, range.byteSize(), advice) == 0;
+    }
+
+    /** mincore's answer for {@code range} (whole pages): a byte per 4 KB page, bit 0 set where it is cached; null where refused. */
+    private static MemorySegment residency(MemorySegment range, Arena arena) throws Throwable {
+        MemorySegment vec = arena.allocate(range.byteSize() / SMALL);
+        return (int) Native.MINCORE.invokeExact(range, range.byteSize(), vec) == 0 ? vec : null;
+    }
+
     private static void touch(MemorySegment whole, long at) {
         whole.get(ValueLayout.JAVA_BYTE, at);
     }
@@ -221,9 +234,7 @@ public final class MappedPages {
      * only clean pages no other process maps.
      */
     private static boolean drop(Path file, MemorySegment mapped, long offset, long length) throws Throwable {
-        if ((int) Native.MADVISE.invokeExact(MemorySegment.ofAddress(mapped.address() + offset).reinterpret(length), length, MADV_DONTNEED) != 0) {
-            return false;
-        }
+        if (!madvise(MemorySegment.ofAddress(mapped.address() + offset).reinterpret(length), MADV_DONTNEED)) return false;
         try (Arena arena = Arena.ofConfined()) {
             int fd = (int) Native.OPEN.invokeExact(arena.allocateFrom(file.toAbsolutePath().toString()), O_RDONLY, 0);
             if (fd < 0) return false;
