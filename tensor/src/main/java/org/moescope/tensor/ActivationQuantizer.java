@@ -42,11 +42,18 @@ public final class ActivationQuantizer {
      * vector of tokens at once. Lanes past the tokens are rounded too (zeros stay zeros).
      */
     public static void roundTripTokens(Format format, float[] xt, int tp, int columns) {
+        roundTripTokens(format, xt, tp, columns, 0, tp);
+    }
+
+    /** {@link #roundTripTokens} of lanes [laneFrom, laneTo) only (multiples of the vector length): one thread's part. */
+    public static void roundTripTokens(Format format, float[] xt, int tp, int columns, int laneFrom, int laneTo) {
         switch (format) {
             case F32 -> { }
-            case F16, BF16 -> roundTrip(format, xt, 0, columns * tp); // value by value: the layout does not matter
-            case Q8_0, Q8_1 -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8_0Tokens(xt, tp, t0, columns); }
-            case Q8_K -> { for (int t0 = 0; t0 < tp; t0 += FP.length()) q8KTokens(xt, tp, t0, columns); }
+            case F16, BF16 -> { // value by value: the layout does not matter
+                for (int c = 0; c < columns; c++) roundTrip(format, xt, c * tp + laneFrom, laneTo - laneFrom);
+            }
+            case Q8_0, Q8_1 -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8_0Tokens(xt, tp, t0, columns); }
+            case Q8_K -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8KTokens(xt, tp, t0, columns); }
         }
     }
 

@@ -464,17 +464,23 @@ public abstract class Kernel {
      * scalar copies), the rest one by one.
      */
     static void transposeTokens(float[] x, int xo, int xStride, int tokens, int columns, float[] xt, int tp) {
+        transposeTokens(x, xo, xStride, tokens, columns, xt, tp, 0, tp);
+    }
+
+    /** {@link #transposeTokens} of lanes [laneFrom, laneTo) only (multiples of 16): a part of the tokens, for one thread. */
+    static void transposeTokens(float[] x, int xo, int xStride, int tokens, int columns, float[] xt, int tp, int laneFrom, int laneTo) {
         int[] offsets = GATHER_OFFSETS.get();
         for (int j = 0; j < 16; j++) offsets[j] = j * xStride;
-        int t0 = 0;
-        for (; t0 + 16 <= tokens; t0 += 16) {
+        int full = Math.min(laneTo, tokens & ~15), t0 = laneFrom;
+        for (; t0 < full; t0 += 16) {
             int base = xo + t0 * xStride;
             for (int c = 0, at = t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
         }
-        if (t0 < tokens) {
+        if (t0 < laneTo) {
+            int last = Math.min(tokens, laneTo);
             for (int c = 0, at = t0; c < columns; c++, at += tp) {
-                for (int t = t0; t < tokens; t++) xt[at + t - t0] = x[xo + t * xStride + c];
-                for (int t = tokens; t < tp; t++) xt[at + t - t0] = 0;
+                for (int t = t0; t < last; t++) xt[at + t - t0] = x[xo + t * xStride + c];
+                for (int t = Math.max(t0, last); t < laneTo; t++) xt[at + t - t0] = 0;
             }
         }
     }
@@ -493,16 +499,21 @@ public abstract class Kernel {
      * 16 rows of a token by one gather where the vectors have 16 lanes, the rest one by one.
      */
     static void untransposeTokens(float[] yt, int tp, int rows, int tokens, float[] y, int yo, int yStride) {
-        int r0 = 0;
+        untransposeTokens(yt, tp, 0, rows, tokens, y, yo, yStride);
+    }
+
+    /** {@link #untransposeTokens} of rows [rowFrom, rowTo) only: a thread's share of a product. */
+    static void untransposeTokens(float[] yt, int tp, int rowFrom, int rowTo, int tokens, float[] y, int yo, int yStride) {
+        int r0 = rowFrom;
         if (FP.length() == 16) {
             int[] offsets = GATHER_OFFSETS.get();
             for (int j = 0; j < 16; j++) offsets[j] = j * tp;
-            for (; r0 + 16 <= rows; r0 += 16) {
+            for (; r0 + 16 <= rowTo; r0 += 16) {
                 for (int t = 0; t < tokens; t++) FloatVector.fromArray(FP, yt, r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
             }
         }
         for (int t = 0; t < tokens; t++) {
-            for (int r = r0, at = r0 * tp + t, to = t * yStride + yo; r < rows; r++, at += tp) y[to + r] = yt[at];
+            for (int r = r0, at = r0 * tp + t, to = t * yStride + yo; r < rowTo; r++, at += tp) y[to + r] = yt[at];
         }
     }
 
@@ -707,6 +718,16 @@ public abstract class Kernel {
 
         @Override
         public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
+            if (FP.length() == 16) {
+                // a block as two 16-lane halves (prefill decodes every weight row it multiplies)
+                for (int b = 0; b < n / 32; b++) {
+                    long block = at + 34L * b;
+                    float d = Blocks.half(m, block);
+                    ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, o + 32 * b);
+                    ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, o + 32 * b + 16);
+                }
+                return;
+            }
             if (F.length() != 8) {
                 super.dequantize(m, at, out, o, n);
                 return;

@@ -193,6 +193,16 @@ public final class Matrix {
         Kernel.untransposeTokens(yt, tp, rows, tokens, y, yOffset, yStride);
     }
 
+    /** {@link #transposeTokens} of lanes [laneFrom, laneTo) only (multiples of 16, laneTo ≤ tp): one thread's part. */
+    public static void transposeTokens(float[] x, int xOffset, int xStride, int tokens, int columns, float[] xt, int tp, int laneFrom, int laneTo) {
+        Kernel.transposeTokens(x, xOffset, xStride, tokens, columns, xt, tp, laneFrom, laneTo);
+    }
+
+    /** {@link #untransposeTokens} of rows [rowFrom, rowTo) only: one thread's part. */
+    public static void untransposeTokens(float[] yt, int tp, int rowFrom, int rowTo, int tokens, float[] y, int yOffset, int yStride) {
+        Kernel.untransposeTokens(yt, tp, rowFrom, rowTo, tokens, y, yOffset, yStride);
+    }
+
     /**
      * Prefill with the tokens in the vector lanes (where {@link #tokenLanesAvailable}): for rows r in
      * [rowFrom, rowTo) and all tp lanes t, yt[r·tp + t] = Σ_c W[r][c]·xt[c·tp + t], summed over

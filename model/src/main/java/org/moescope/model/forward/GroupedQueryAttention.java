@@ -54,24 +54,8 @@ final class GroupedQueryAttention implements Attention {
         float[] newKeys = s.newKeys;
         float[] newValues = s.newValues;
         Linear.applyTogether(in, n, qkv, s.queryKeyValue);
-        for (int t = 0; t < n; t++) {
-            int qo = t * qWidth;
-            int ko = t * kWidth;
-            switch (config.qkNorm()) {
-                case NONE -> {}
-                case PER_HEAD -> {
-                    qNorm.applyStrided(qs, qo, headDim, heads);
-                    kNorm.applyStrided(newKeys, ko, headDim, kvHeads);
-                }
-                case WHOLE -> {
-                    qNorm.apply(qs, qo, qs, qo, 1);
-                    kNorm.apply(newKeys, ko, newKeys, ko, 1);
-                }
-            }
-            int position = s.positionOf(batch, t);
-            rope.apply(qs, qo, headDim, heads, position);
-            rope.apply(newKeys, ko, headDim, kvHeads, position);
-        }
+        if (TokenJobs.split(n)) Workers.shared().parallelFor(n, (from, to, worker) -> normAndRotate(s, batch, from, to));
+        else normAndRotate(s, batch, 0, n);
         s.store(layer, batch, newKeys, kWidth, newValues, vWidth);
         // every (token, head) pair on its own, or (four tokens, head) where there are several tokens:
         // split across the threads when there is enough of it
@@ -94,6 +78,30 @@ final class GroupedQueryAttention implements Attention {
             }
         }
         output.apply(s.attended, out, n);
+    }
+
+    /** QK-norm and RoPE of tokens [from, to)'s queries and new keys, in place. */
+    private void normAndRotate(State s, Batch batch, int from, int to) {
+        int heads = config.heads(), kvHeads = config.keyValueHeads(), headDim = config.headDim();
+        float[] qs = s.query, newKeys = s.newKeys;
+        for (int t = from; t < to; t++) {
+            int qo = t * config.queryWidth();
+            int ko = t * config.keyWidth();
+            switch (config.qkNorm()) {
+                case NONE -> {}
+                case PER_HEAD -> {
+                    qNorm.applyStrided(qs, qo, headDim, heads);
+                    kNorm.applyStrided(newKeys, ko, headDim, kvHeads);
+                }
+                case WHOLE -> {
+                    qNorm.apply(qs, qo, qs, qo, 1);
+                    kNorm.apply(newKeys, ko, newKeys, ko, 1);
+                }
+            }
+            int position = s.positionOf(batch, t);
+            rope.apply(qs, qo, headDim, heads, position);
+            rope.apply(newKeys, ko, headDim, kvHeads, position);
+        }
     }
 
     /**

@@ -221,12 +221,26 @@ public final class Linear {
             rows += ls[i].out;
             work += (long) in * ls[i].out;
         }
-        Matrix.transposeTokens(x, xOffset, xStride, tokens, in, xt, tp);
-        ls[0].roundTokens(xt, tp);
-        Workers.RangeTask task = (from, to, worker) -> applyTokens(ls, xt, tp, yts, from, to);
-        if (parallel && work >= PARALLEL_THRESHOLD) Workers.shared().parallelFor(rows, task);
-        else task.run(0, rows, 0);
-        for (int i = 0; i < ls.length; i++) Matrix.untransposeTokens(yts[i], tp, ls[i].out, tokens, ys[i], yOffset, yStride == 0 ? ls[i].out : yStride);
+        // the input transposed and rounded 16 tokens at a time, the rows' outputs transposed back by
+        // the thread that computed them: with several threads nothing of it runs on one alone
+        Workers.RangeTask prepare = (from, to, worker) -> {
+            Matrix.transposeTokens(x, xOffset, xStride, tokens, in, xt, tp, 16 * from, 16 * to);
+            ls[0].roundTokens(xt, tp, 16 * from, 16 * to);
+        };
+        Workers.RangeTask task = (from, to, worker) -> {
+            applyTokens(ls, xt, tp, yts, from, to);
+            for (int i = 0, offset = 0; i < ls.length; offset += ls[i].out, i++) {
+                int lo = Math.max(from, offset), hi = Math.min(to, offset + ls[i].out);
+                if (lo < hi) Matrix.untransposeTokens(yts[i], tp, lo - offset, hi - offset, tokens, ys[i], yOffset, yStride == 0 ? ls[i].out : yStride);
+            }
+        };
+        if (parallel && work >= PARALLEL_THRESHOLD) {
+            Workers.shared().parallelFor(tp / 16, prepare);
+            Workers.shared().parallelFor(rows, task);
+        } else {
+            prepare.run(0, tp / 16, 0);
+            task.run(0, rows, 0);
+        }
     }
 
     /**
@@ -276,6 +290,9 @@ public final class Linear {
      * {@link #apply} rounds its input: the same bits for each token.
      */
     void roundTokens(float[] xt, int tp) { ActivationQuantizer.roundTripTokens(activations, xt, tp, in); }
+
+    /** {@link #roundTokens} of lanes [laneFrom, laneTo) only (multiples of 16). */
+    void roundTokens(float[] xt, int tp, int laneFrom, int laneTo) { ActivationQuantizer.roundTripTokens(activations, xt, tp, in, laneFrom, laneTo); }
 
     /**
      * yt[r·tp + t] = W[r]·(token t of xt) (+ b[r]) for rows r in [from, to) and all tp lanes, on the

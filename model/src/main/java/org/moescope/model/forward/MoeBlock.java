@@ -57,10 +57,11 @@ final class MoeBlock {
 
         int stride = routing.maxSelected();
         boolean rules = hooks.routes(layer);
-        for (int t = 0; t < n; t++) {
-            s.selectedCount[t] = routing.route(logits, t * experts, rules ? hooks.routingRules(layer, batch, t) : null,
-                    s.selected, s.selectedWeights, t * stride);
-        }
+        // a prompt's tokens are routed, copied to their experts' rows and combined on all threads;
+        // routing rules come from the hooks, which are asked on the calling thread
+        boolean split = TokenJobs.split(n);
+        if (split && !rules) Workers.shared().parallelFor(n, (from, to, worker) -> route(s, logits, from, to, null, batch, stride));
+        else route(s, logits, 0, n, rules ? hooks : null, batch, stride);
         if (hooks.active(Kind.ROUTER_TOPK, layer)) reportTopK(s, batch, hooks, stride);
 
         // tokens grouped by expert: expert e's rows are [offset[e], offset[e] + count[e]) of the sorted buffers
@@ -85,23 +86,16 @@ final class MoeBlock {
         Linear rounding = chunked ? commonRounding(s, activeCount) : null;
         Arrays.fill(count, 0);
         for (int t = 0; t < n; t++) {
-            int first = -1;
             for (int i = 0; i < s.selectedCount[t]; i++) {
                 int e = s.selected[t * stride + i];
                 int row = offset[e] + count[e]++;
                 s.expertRows[row] = t;
                 s.expertRowWeights[row] = s.selectedWeights[t * stride + i];
-                if (first >= 0) {
-                    System.arraycopy(s.expertIn, first * hidden, s.expertIn, row * hidden, hidden);
-                } else {
-                    System.arraycopy(in, t * hidden, s.expertIn, row * hidden, hidden);
-                    if (rounding != null) {
-                        rounding.roundInput(s.expertIn, row * hidden, 1);
-                        first = row;
-                    }
-                }
+                s.selectedRows[t * stride + i] = row;
             }
         }
+        if (split) workers.parallelFor(n, (from, to, worker) -> copyRows(s, in, from, to, stride, rounding));
+        else copyRows(s, in, 0, n, stride, rounding);
         if (expertHook || activeCount == 1 || workers.threads() == 1) {
             for (int a = 0; a < activeCount; a++) runExpert(s, s.activeExperts[a], 0, true);
         } else if (chunked) {
@@ -112,20 +106,15 @@ final class MoeBlock {
                 for (int a = from; a < to; a++) runExpert(s, s.activeExperts[a], worker, false);
             });
         }
-        // combine in expert order, whatever ran where: the result does not depend on the threads
-        Arrays.fill(out, 0, n * hidden, 0f);
-        for (int a = 0; a < activeCount; a++) {
-            int e = s.activeExperts[a];
-            if (expertHook) {
+        if (expertHook) {
+            for (int a = 0; a < activeCount; a++) {
+                int e = s.activeExperts[a];
                 hooks.expertRows(layer, e, Arrays.copyOfRange(s.expertRows, offset[e], offset[e] + count[e]), count[e]);
                 hooks.at(HookPoint.expert(layer, e), batch, Arrays.copyOfRange(s.expertOut, offset[e] * hidden, (offset[e] + count[e]) * hidden), 0, hidden);
             }
-            for (int r = offset[e]; r < offset[e] + count[e]; r++) {
-                int to = s.expertRows[r] * hidden;
-                float weight = s.expertRowWeights[r];
-                for (int i = 0; i < hidden; i++) out[to + i] += weight * s.expertOut[r * hidden + i];
-            }
         }
+        if (split) workers.parallelFor(n, (from, to, worker) -> combine(s, out, from, to, stride));
+        else combine(s, out, 0, n, stride);
         if (shared != null) {
             shared.forward(in, s.sharedOut, n, s.sharedGateBuffer, s.sharedUpBuffer);
             if (sharedGate != null) {
@@ -139,6 +128,60 @@ final class MoeBlock {
                 hooks.at(HookPoint.block(layer, Kind.SHARED_EXPERT_OUT), batch, s.sharedOut, 0, hidden);
             }
             for (int i = 0; i < n * hidden; i++) out[i] += s.sharedOut[i];
+        }
+    }
+
+    /** Routes tokens [from, to) (rules from the hooks when given, else none). */
+    private void route(State s, float[] logits, int from, int to, Hooks hooks, Batch batch, int stride) {
+        for (int t = from; t < to; t++) {
+            s.selectedCount[t] = routing.route(logits, t * experts, hooks == null ? null : hooks.routingRules(layer, batch, t),
+                    s.selected, s.selectedWeights, t * stride);
+        }
+    }
+
+    /**
+     * Copies tokens [from, to) of the input to their expert rows ({@code State.selectedRows}). With a
+     * rounding, a token's first row is rounded and copied to its others (the same bits as rounding each).
+     */
+    private void copyRows(State s, float[] in, int from, int to, int stride, Linear rounding) {
+        for (int t = from; t < to; t++) {
+            int first = -1;
+            for (int i = 0; i < s.selectedCount[t]; i++) {
+                int row = s.selectedRows[t * stride + i];
+                if (first >= 0) {
+                    System.arraycopy(s.expertIn, first * hidden, s.expertIn, row * hidden, hidden);
+                } else {
+                    System.arraycopy(in, t * hidden, s.expertIn, row * hidden, hidden);
+                    if (rounding != null) {
+                        rounding.roundInput(s.expertIn, row * hidden, 1);
+                        first = row;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * out[t] = Σ weight·expert output over token t's experts, for tokens [from, to), added in
+     * ascending expert order whatever ran where: the result depends neither on the threads nor on
+     * the order of selection.
+     */
+    private void combine(State s, float[] out, int from, int to, int stride) {
+        for (int t = from; t < to; t++) {
+            int o = t * hidden;
+            Arrays.fill(out, o, o + hidden, 0f);
+            for (int done = 0, last = -1; done < s.selectedCount[t]; done++) {
+                // the next expert up from the last one added (k is small: a scan beats a sort)
+                int next = -1;
+                for (int i = 0; i < s.selectedCount[t]; i++) {
+                    int e = s.selected[t * stride + i];
+                    if (e > last && (next < 0 || e < s.selected[t * stride + next])) next = i;
+                }
+                last = s.selected[t * stride + next];
+                int r = s.selectedRows[t * stride + next] * hidden;
+                float weight = s.expertRowWeights[s.selectedRows[t * stride + next]];
+                for (int i = 0; i < hidden; i++) out[o + i] += weight * s.expertOut[r + i];
+            }
         }
     }
 

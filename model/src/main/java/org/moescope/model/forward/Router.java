@@ -18,20 +18,18 @@ final class Router {
     private final int experts;
     private final int expertsPerToken;
     private final float[] selectionBias;
-    private final float[] scores;
-    private final float[] choice;
-    private final float[] groupScores;
-    private final boolean[] taken;
+    /** Per thread: a token's scores, choice scores, group scores and taken flags (tokens may be routed on several threads at once). */
+    private final ThreadLocal<Scratch> scratch;
+
+    private record Scratch(float[] scores, float[] choice, float[] groupScores, boolean[] taken) {}
 
     Router(MoeConfig moe, float[] selectionBias) {
         this.config = moe.router();
         this.experts = moe.experts();
         this.expertsPerToken = moe.expertsPerToken();
         this.selectionBias = selectionBias;
-        this.scores = new float[experts];
-        this.choice = new float[experts];
-        this.groupScores = new float[Math.max(1, config.groups())];
-        this.taken = new boolean[experts];
+        int groups = Math.max(1, config.groups());
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(new float[experts], new float[experts], new float[groups], new boolean[experts]));
     }
 
     /** The most experts one token can be routed to (all of them, under top_p or top_k rules). */
@@ -43,6 +41,9 @@ final class Router {
      */
     int route(float[] logits, int offset, RoutingRules rules, int[] ids, float[] weights, int out) {
         RoutingRules r = rules == null ? RoutingRules.NONE : rules;
+        Scratch sc = scratch.get();
+        float[] scores = sc.scores(), choice = sc.choice();
+        boolean[] taken = sc.taken();
         for (int e = 0; e < experts; e++) {
             float l = logits[offset + e];
             if (r.bias() != null) l += r.bias()[e];
@@ -58,10 +59,10 @@ final class Router {
             boolean off = r.disabled() != null && r.disabled()[e];
             choice[e] = off ? Float.NEGATIVE_INFINITY : scores[e] + (selectionBias == null ? 0 : selectionBias[e]);
         }
-        if (config.grouped()) limitToGroups();
+        if (config.grouped()) limitToGroups(choice, sc.groupScores());
 
         int k = r.topK() > 0 ? Math.min(r.topK(), experts) : expertsPerToken;
-        if (r.topP() > 0) k = topPCount(r.topP());
+        if (r.topP() > 0) k = topPCount(scores, r.topP());
         Arrays.fill(taken, false);
         int count = 0;
         for (; count < k; count++) {
@@ -94,7 +95,7 @@ final class Router {
      * two best (V3), keep the best {@code topGroups}; the others' choice scores become 0, as HF's
      * masked_fill(~mask, 0.0) does (so with negative biases a masked expert can still outrank).
      */
-    private void limitToGroups() {
+    private void limitToGroups(float[] choice, float[] groupScores) {
         int groups = config.groups();
         int size = experts / groups;
         for (int g = 0; g < groups; g++) {
@@ -123,7 +124,7 @@ final class Router {
     }
 
     /** top_p: the fewest experts, in score order, whose probabilities sum to at least p (≥ 1). */
-    private int topPCount(double p) {
+    private int topPCount(float[] scores, double p) {
         float total = 0;
         for (int e = 0; e < experts; e++) total += scores[e];
         float[] sorted = scores.clone();

@@ -22,6 +22,8 @@ public final class State {
     /** Per worker: four tokens' attention scores side by side (GroupedQueryAttention's quads), contextLength apart. */
     final float[][] quadScores;
     final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
+    /** The expert row of token t's i-th selection, at t·stride + i as in {@link #selected} ({@link MoeBlock}). */
+    final int[] selectedRows;
     int[] expertRows;
     private final int hidden, expertWidth;
     final float[] sharedOut, sharedGateBuffer, sharedUpBuffer, sharedGateLogit;
@@ -72,6 +74,7 @@ public final class State {
         int expertWidth = model.expertWidth();
         routerLogits = new float[maxBatch * experts];
         selected = new int[maxBatch * experts];
+        selectedRows = new int[maxBatch * experts];
         selectedWeights = new float[maxBatch * experts];
         selectedCount = new int[maxBatch];
         this.hidden = hidden;

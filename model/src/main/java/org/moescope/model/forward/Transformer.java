@@ -6,6 +6,7 @@ import org.moescope.model.hook.HookPoint;
 import org.moescope.model.hook.HookPoint.Kind;
 import org.moescope.model.hook.Hooks;
 import org.moescope.model.weights.ModelWeights;
+import org.moescope.tensor.Workers;
 
 /**
  * The decoder: embeddings, then per layer pre-norm attention and pre-norm feed-forward (dense or
@@ -270,19 +271,23 @@ public final class Transformer {
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             if (hooks.active(Kind.RESID_PRE, l)) hooks.at(HookPoint.block(l, Kind.RESID_PRE), batch, x, 0, hidden);
-            layer.attentionNorm().apply(x, 0, s.normed, 0, n);
+            addAndNorm(x, null, 1, layer.attentionNorm(), s.normed, n);
             layer.attention().forward(s, batch, s.normed, s.branch);
             if (hooks.active(Kind.ATTN_OUT, l)) hooks.at(HookPoint.block(l, Kind.ATTN_OUT), batch, s.branch, 0, hidden);
-            addScaled(x, s.branch, n * hidden, scales.residual());
-            if (hooks.active(Kind.RESID_MID, l)) hooks.at(HookPoint.block(l, Kind.RESID_MID), batch, x, 0, hidden);
-            layer.ffnNorm().apply(x, 0, s.normed, 0, n);
+            if (hooks.active(Kind.RESID_MID, l)) {
+                addAndNorm(x, s.branch, scales.residual(), null, null, n);
+                hooks.at(HookPoint.block(l, Kind.RESID_MID), batch, x, 0, hidden);
+                addAndNorm(x, null, 1, layer.ffnNorm(), s.normed, n);
+            } else {
+                addAndNorm(x, s.branch, scales.residual(), layer.ffnNorm(), s.normed, n);
+            }
             if (layer.moe() != null) {
                 layer.moe().forward(s, batch, s.normed, s.branch, hooks);
                 if (hooks.active(Kind.MOE_OUT, l)) hooks.at(HookPoint.block(l, Kind.MOE_OUT), batch, s.branch, 0, hidden);
             } else {
                 layer.dense().forward(s.normed, s.branch, n, s.denseGate, s.denseUp);
             }
-            addScaled(x, s.branch, n * hidden, scales.residual());
+            addAndNorm(x, s.branch, scales.residual(), null, null, n);
             if (hooks.active(Kind.RESID_POST, l)) hooks.at(HookPoint.block(l, Kind.RESID_POST), batch, x, 0, hidden);
         }
     }
@@ -312,11 +317,25 @@ public final class Transformer {
         }
     }
 
-    private static void addScaled(float[] x, float[] y, int n, float scale) {
+    /**
+     * For the n tokens: x += scale·branch (when branch is given), then normed = norm(x) (when norm
+     * is given); a prompt's tokens split across the threads ({@link TokenJobs}).
+     */
+    private void addAndNorm(float[] x, float[] branch, float scale, RmsNorm norm, float[] normed, int n) {
+        if (TokenJobs.split(n)) Workers.shared().parallelFor(n, (from, to, worker) -> addAndNorm(x, branch, scale, norm, normed, from, to));
+        else addAndNorm(x, branch, scale, norm, normed, 0, n);
+    }
+
+    private void addAndNorm(float[] x, float[] branch, float scale, RmsNorm norm, float[] normed, int from, int to) {
+        if (branch != null) addScaled(x, branch, from * hidden, to * hidden, scale);
+        if (norm != null) norm.apply(x, from * hidden, normed, from * hidden, to - from);
+    }
+
+    private static void addScaled(float[] x, float[] y, int from, int to, float scale) {
         if (scale == 1) {
-            for (int i = 0; i < n; i++) x[i] += y[i];
+            for (int i = from; i < to; i++) x[i] += y[i];
         } else {
-            for (int i = 0; i < n; i++) x[i] += y[i] * scale;
+            for (int i = from; i < to; i++) x[i] += y[i] * scale;
         }
     }
 
