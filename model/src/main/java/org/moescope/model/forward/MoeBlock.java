@@ -101,9 +101,12 @@ final class MoeBlock {
         } else if (chunked) {
             runExpertsInChunks(s, activeCount, workers, rounding != null);
         } else {
-            // experts side by side, one per free thread; each writes only its own rows
+            // experts side by side, one per free thread; each writes only its own rows. Largest
+            // first in each thread's share, so that what is left to share at the end is small
+            int[] order = s.expertOrder;
+            balance(s.activeExperts, activeCount, count, order, s.expertSorted, s.runFilled, s.runLoad);
             workers.parallelFor(activeCount, activeCount, (from, to, worker) -> {
-                for (int a = from; a < to; a++) runExpert(s, s.activeExperts[a], worker, false);
+                for (int a = from; a < to; a++) runExpert(s, order[a], worker, false);
             });
         }
         if (expertHook) {
@@ -128,6 +131,35 @@ final class MoeBlock {
                 hooks.at(HookPoint.block(layer, Kind.SHARED_EXPERT_OUT), batch, s.sharedOut, 0, hidden);
             }
             for (int i = 0; i < n * hidden; i++) out[i] += s.sharedOut[i];
+        }
+    }
+
+    /**
+     * The experts in the order they go to the threads of {@link Workers#parallelFor} (one item per
+     * expert, thread i owning the i-th contiguous run): each thread's run holds about the same number
+     * of token rows, largest first (the longest-processing-time rule), so that what the threads take
+     * from each other at the end are the smallest experts.
+     */
+    static void balance(int[] experts, int n, int[] count, int[] order, int[] sorted, int[] filled, long[] load) {
+        System.arraycopy(experts, 0, sorted, 0, n);
+        // by token count, descending (insertion sort: a few dozen experts)
+        for (int i = 1; i < n; i++) {
+            int e = sorted[i], j = i - 1;
+            while (j >= 0 && count[sorted[j]] < count[e]) sorted[j + 1] = sorted[j--];
+            sorted[j + 1] = e;
+        }
+        // deal them out, each to the least loaded run that still has room
+        int threads = filled.length;
+        java.util.Arrays.fill(filled, 0);
+        java.util.Arrays.fill(load, 0);
+        for (int i = 0; i < n; i++) {
+            int best = -1;
+            for (int t = 0; t < threads; t++) {
+                int room = (int) ((long) n * (t + 1) / threads - (long) n * t / threads) - filled[t];
+                if (room > 0 && (best < 0 || load[t] < load[best])) best = t;
+            }
+            order[(int) ((long) n * best / threads) + filled[best]++] = sorted[i];
+            load[best] += count[sorted[i]];
         }
     }
 

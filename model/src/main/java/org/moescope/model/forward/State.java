@@ -21,7 +21,10 @@ public final class State {
     final float[][] workerScores, workerCacheRow;
     /** Per worker: four tokens' attention scores side by side (GroupedQueryAttention's quads), contextLength apart. */
     final float[][] quadScores;
-    final int[] selected, selectedCount, expertCount, expertOffset, activeExperts;
+    final int[] selected, selectedCount, expertCount, expertOffset, activeExperts, expertOrder, expertSorted;
+    /** Per thread: experts dealt and token rows held, while {@link MoeBlock} shares experts out. */
+    final int[] runFilled;
+    final long[] runLoad;
     /** The expert row of token t's i-th selection, at t·stride + i as in {@link #selected} ({@link MoeBlock}). */
     final int[] selectedRows;
     int[] expertRows;
@@ -82,6 +85,8 @@ public final class State {
         expertCount = new int[experts];
         expertOffset = new int[experts];
         activeExperts = new int[experts];
+        expertOrder = new int[experts];
+        expertSorted = new int[experts];
         expertRows = new int[maxBatch * k];
         expertRowWeights = new float[maxBatch * k];
         expertIn = new float[maxBatch * k * hidden];
@@ -91,6 +96,8 @@ public final class State {
         expertUps = new float[maxBatch * k * expertWidth];
         expertChunks = new java.util.concurrent.atomic.AtomicLongArray(MoeBlock.CHUNK_STATE * experts);
         int workers = org.moescope.tensor.Workers.shared().threads();
+        runFilled = new int[workers];
+        runLoad = new long[workers];
         expertGate = new float[workers][maxBatch * expertWidth];
         expertUp = new float[workers][maxBatch * expertWidth];
         workerIn = new float[workers][maxBatch * hidden];

@@ -51,4 +51,45 @@ class ExpertSchedulingTest {
             }
         }
     }
+
+    /**
+     * A prompt's experts run side by side, dealt out largest first ({@link MoeBlock#balance}), and
+     * its tokens are routed and combined on all threads: the logits of every position are those of
+     * the whole-expert path, where the experts run one after another on the calling thread.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
+    void promptExpertsSideBySideEqualWholeExperts(String relative) {
+        Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
+        Path path = SharedDecodeTest.model(relative);
+        try (ModelFile file = ModelFile.open(path)) {
+            Transformer model = Transformer.of(file);
+            Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");
+            int vocab = file.config().vocabularySize();
+            int[] prompt = new Random(5).ints(40, 0, vocab).toArray();
+            float[] sideBySide = new float[prompt.length * vocab], whole = new float[prompt.length * vocab];
+            Batch batch = new Batch();
+            model.forward(model.newState(40, 48), batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), Hooks.NONE, sideBySide, true);
+            model.forward(model.newState(40, 48), batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), EXPERT_LISTENER, whole, true);
+            assertThat(sideBySide).isEqualTo(whole);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void balanceDealsLargestFirstIntoEvenRuns() {
+        int[] count = {4, 28, 1, 2, 12, 91, 0, 90, 125, 5, 29, 120};
+        int[] active = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11};
+        int n = active.length;
+        int[] order = new int[n], sorted = new int[n];
+        MoeBlock.balance(active, n, count, order, sorted, new int[2], new long[2]);
+        assertThat(order).containsExactlyInAnyOrder(active);
+        int half = n / 2;
+        long first = 0, second = 0;
+        for (int a = 0; a < n; a++) {
+            if (a < half) first += count[order[a]];
+            else second += count[order[a]];
+            if (a != 0 && a != half) assertThat(count[order[a]]).as("position %d", a).isLessThanOrEqualTo(count[order[a - 1]]);
+        }
+        assertThat(Math.abs(first - second)).as("token rows %d and %d", first, second).isLessThanOrEqualTo(5);
+    }
 }
