@@ -174,8 +174,13 @@ class KernelTest {
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
     void tokensInLanesSumEachRowInOrder(TensorType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
-        // 37 tokens in 48 lanes (two groups of 16 and one part-filled), rows 3..36 (4 groups of 8 and 2 left over)
-        int rows = 40, columns = 512, tokens = 37, tp = Matrix.paddedTokens(tokens), from = 3, to = 37;
+        // 21 tokens in 32 lanes (4 rows × 32 tokens at a time), 37 in 48 (one 32-token pair and one part-filled
+        // group of 16) and 70 in 80 (16 at a time); rows 3..36 (4 groups of 8 and 2 left over)
+        for (int tokens : new int[] {21, 37, 70}) tokensInLanes(type, tokens);
+    }
+
+    private static void tokensInLanes(TensorType type, int tokens) {
+        int rows = 40, columns = 512, tp = Matrix.paddedTokens(tokens), from = 3, to = 37;
         MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 31)) : randomRows(type, rows, columns, 31);
         Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
         float[] x = gaussians(5 + tokens * (columns + 3), 32), xt = new float[columns * tp], yt = new float[rows * tp];
@@ -195,7 +200,7 @@ class KernelTest {
                 // one fused multiply-add per column, in column order; lanes past the tokens see zeros
                 float expected = 0;
                 for (int c = 0; c < columns; c++) expected = Math.fma(row[c], t < tokens ? x[5 + t * (columns + 3) + c] : 0f, expected);
-                assertThat(got).as("%s row %d lane %d", type, r, t).isEqualTo(expected);
+                assertThat(got).as("%s, %d tokens: row %d lane %d", type, tokens, r, t).isEqualTo(expected);
             }
         }
         float[] back = new float[tokens * (rows + 1)];
