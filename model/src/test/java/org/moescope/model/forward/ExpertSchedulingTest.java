@@ -30,12 +30,7 @@ class ExpertSchedulingTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
     void chunkedExpertsEqualWholeExperts(String relative) {
-        Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
-        Path path = SharedDecodeTest.model(relative);
-        try (ModelFile file = ModelFile.open(path)) {
-            Transformer model = Transformer.of(file);
-            Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");
-            int vocab = file.config().vocabularySize();
+        withMoeModel(relative, (model, vocab) -> {
             int[] prompt = new Random(3).ints(9, 0, vocab).toArray();
             State chunked = model.newState(16, 32), whole = model.newState(16, 32);
             float[] chunkedLogits = new float[vocab], wholeLogits = new float[vocab];
@@ -49,7 +44,7 @@ class ExpertSchedulingTest {
                 model.forward(whole, batch.set(next, 0, 1, whole.position(), Batch.Phase.GENERATED), EXPERT_LISTENER, wholeLogits, false);
                 assertThat(chunkedLogits).as("step %d", step).isEqualTo(wholeLogits);
             }
-        }
+        });
     }
 
     /**
@@ -60,18 +55,28 @@ class ExpertSchedulingTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")
     void promptExpertsSideBySideEqualWholeExperts(String relative) {
-        Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
-        Path path = SharedDecodeTest.model(relative);
-        try (ModelFile file = ModelFile.open(path)) {
-            Transformer model = Transformer.of(file);
-            Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");
-            int vocab = file.config().vocabularySize();
+        withMoeModel(relative, (model, vocab) -> {
             int[] prompt = new Random(5).ints(40, 0, vocab).toArray();
             float[] sideBySide = new float[prompt.length * vocab], whole = new float[prompt.length * vocab];
             Batch batch = new Batch();
             model.forward(model.newState(40, 48), batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), Hooks.NONE, sideBySide, true);
             model.forward(model.newState(40, 48), batch.set(prompt, 0, prompt.length, 0, Batch.Phase.PROMPT), EXPERT_LISTENER, whole, true);
             assertThat(sideBySide).isEqualTo(whole);
+        });
+    }
+
+    private interface ModelCheck {
+        void run(Transformer model, int vocab);
+    }
+
+    /** Runs the check on a fixture model with experts, where there are several threads to split them among. */
+    private static void withMoeModel(String relative, ModelCheck check) {
+        Assumptions.assumeTrue(Workers.shared().threads() > 1, "one worker thread: experts are never split between threads");
+        Path path = SharedDecodeTest.model(relative);
+        try (ModelFile file = ModelFile.open(path)) {
+            Transformer model = Transformer.of(file);
+            Assumptions.assumeTrue(model.config().isMoe(), relative + " has no experts");
+            check.run(model, file.config().vocabularySize());
         }
     }
 
