@@ -150,8 +150,8 @@ final class MoeBlock {
         }
         // deal them out, each to the least loaded run that still has room
         int threads = filled.length;
-        java.util.Arrays.fill(filled, 0);
-        java.util.Arrays.fill(load, 0);
+        Arrays.fill(filled, 0);
+        Arrays.fill(load, 0);
         for (int i = 0; i < n; i++) {
             int best = -1;
             for (int t = 0; t < threads; t++) {
