@@ -496,8 +496,9 @@ public abstract class Kernel {
 
     /**
      * xt[c·tp + t] = x[xo + t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
-     * multiple of 16): whole groups of 16 tokens by gathers (one per column, a third of the time of
-     * scalar copies), the rest one by one.
+     * multiple of 16): whole groups of 16 tokens 16 columns at a time by {@link #transpose16} (2.4×
+     * the speed of a gather per column, which was a third of the time of scalar copies), columns
+     * left over by gathers, tokens left over one by one.
      */
     static void transposeTokens(float[] x, int xo, int xStride, int tokens, int columns, float[] xt, int tp) {
         transposeTokens(x, xo, xStride, tokens, columns, xt, tp, 0, tp);
@@ -507,10 +508,11 @@ public abstract class Kernel {
     static void transposeTokens(float[] x, int xo, int xStride, int tokens, int columns, float[] xt, int tp, int laneFrom, int laneTo) {
         int[] offsets = GATHER_OFFSETS.get();
         for (int j = 0; j < 16; j++) offsets[j] = j * xStride;
-        int full = Math.min(laneTo, tokens & ~15), t0 = laneFrom;
+        int full = Math.min(laneTo, tokens & ~15), t0 = laneFrom, blocks = FP.length() == 16 ? columns & ~15 : 0;
         for (; t0 < full; t0 += 16) {
             int base = xo + t0 * xStride;
-            for (int c = 0, at = t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
+            for (int c = 0; c < blocks; c += 16) transpose16(x, base + c, xStride, xt, c * tp + t0, tp);
+            for (int c = blocks, at = blocks * tp + t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
         }
         if (t0 < laneTo) {
             int last = Math.min(tokens, laneTo);
@@ -520,6 +522,97 @@ public abstract class Kernel {
             }
         }
     }
+
+    /**
+     * A 16 × 16 transpose in registers: dst[d0 + l·dStride + i] = src[s0 + i·sStride + l] for i, l &lt; 16.
+     * Four rounds of two-vector permutes (round k swaps the off-diagonal blocks of size 8 &gt;&gt; k):
+     * 16 loads, 64 permutes and 16 stores, 2.4× the speed of 16 gathers. Written out: vectors kept
+     * in an array are allocated.
+     */
+    static void transpose16(float[] src, int s0, int sStride, float[] dst, int d0, int dStride) {
+        FloatVector r0 = FloatVector.fromArray(FP, src, s0 + 0 * sStride);
+        FloatVector r1 = FloatVector.fromArray(FP, src, s0 + 1 * sStride);
+        FloatVector r2 = FloatVector.fromArray(FP, src, s0 + 2 * sStride);
+        FloatVector r3 = FloatVector.fromArray(FP, src, s0 + 3 * sStride);
+        FloatVector r4 = FloatVector.fromArray(FP, src, s0 + 4 * sStride);
+        FloatVector r5 = FloatVector.fromArray(FP, src, s0 + 5 * sStride);
+        FloatVector r6 = FloatVector.fromArray(FP, src, s0 + 6 * sStride);
+        FloatVector r7 = FloatVector.fromArray(FP, src, s0 + 7 * sStride);
+        FloatVector r8 = FloatVector.fromArray(FP, src, s0 + 8 * sStride);
+        FloatVector r9 = FloatVector.fromArray(FP, src, s0 + 9 * sStride);
+        FloatVector r10 = FloatVector.fromArray(FP, src, s0 + 10 * sStride);
+        FloatVector r11 = FloatVector.fromArray(FP, src, s0 + 11 * sStride);
+        FloatVector r12 = FloatVector.fromArray(FP, src, s0 + 12 * sStride);
+        FloatVector r13 = FloatVector.fromArray(FP, src, s0 + 13 * sStride);
+        FloatVector r14 = FloatVector.fromArray(FP, src, s0 + 14 * sStride);
+        FloatVector r15 = FloatVector.fromArray(FP, src, s0 + 15 * sStride);
+        { FloatVector a = r0, b = r8; r0 = TRANSPOSE_LOW[0].selectFrom(a, b); r8 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r1, b = r9; r1 = TRANSPOSE_LOW[0].selectFrom(a, b); r9 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r2, b = r10; r2 = TRANSPOSE_LOW[0].selectFrom(a, b); r10 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r3, b = r11; r3 = TRANSPOSE_LOW[0].selectFrom(a, b); r11 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r4, b = r12; r4 = TRANSPOSE_LOW[0].selectFrom(a, b); r12 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r5, b = r13; r5 = TRANSPOSE_LOW[0].selectFrom(a, b); r13 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r6, b = r14; r6 = TRANSPOSE_LOW[0].selectFrom(a, b); r14 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r7, b = r15; r7 = TRANSPOSE_LOW[0].selectFrom(a, b); r15 = TRANSPOSE_HIGH[0].selectFrom(a, b); }
+        { FloatVector a = r0, b = r4; r0 = TRANSPOSE_LOW[1].selectFrom(a, b); r4 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r1, b = r5; r1 = TRANSPOSE_LOW[1].selectFrom(a, b); r5 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r2, b = r6; r2 = TRANSPOSE_LOW[1].selectFrom(a, b); r6 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r3, b = r7; r3 = TRANSPOSE_LOW[1].selectFrom(a, b); r7 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r8, b = r12; r8 = TRANSPOSE_LOW[1].selectFrom(a, b); r12 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r9, b = r13; r9 = TRANSPOSE_LOW[1].selectFrom(a, b); r13 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r10, b = r14; r10 = TRANSPOSE_LOW[1].selectFrom(a, b); r14 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r11, b = r15; r11 = TRANSPOSE_LOW[1].selectFrom(a, b); r15 = TRANSPOSE_HIGH[1].selectFrom(a, b); }
+        { FloatVector a = r0, b = r2; r0 = TRANSPOSE_LOW[2].selectFrom(a, b); r2 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r1, b = r3; r1 = TRANSPOSE_LOW[2].selectFrom(a, b); r3 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r4, b = r6; r4 = TRANSPOSE_LOW[2].selectFrom(a, b); r6 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r5, b = r7; r5 = TRANSPOSE_LOW[2].selectFrom(a, b); r7 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r8, b = r10; r8 = TRANSPOSE_LOW[2].selectFrom(a, b); r10 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r9, b = r11; r9 = TRANSPOSE_LOW[2].selectFrom(a, b); r11 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r12, b = r14; r12 = TRANSPOSE_LOW[2].selectFrom(a, b); r14 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r13, b = r15; r13 = TRANSPOSE_LOW[2].selectFrom(a, b); r15 = TRANSPOSE_HIGH[2].selectFrom(a, b); }
+        { FloatVector a = r0, b = r1; r0 = TRANSPOSE_LOW[3].selectFrom(a, b); r1 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r2, b = r3; r2 = TRANSPOSE_LOW[3].selectFrom(a, b); r3 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r4, b = r5; r4 = TRANSPOSE_LOW[3].selectFrom(a, b); r5 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r6, b = r7; r6 = TRANSPOSE_LOW[3].selectFrom(a, b); r7 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r8, b = r9; r8 = TRANSPOSE_LOW[3].selectFrom(a, b); r9 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r10, b = r11; r10 = TRANSPOSE_LOW[3].selectFrom(a, b); r11 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r12, b = r13; r12 = TRANSPOSE_LOW[3].selectFrom(a, b); r13 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        { FloatVector a = r14, b = r15; r14 = TRANSPOSE_LOW[3].selectFrom(a, b); r15 = TRANSPOSE_HIGH[3].selectFrom(a, b); }
+        r0.intoArray(dst, d0 + 0 * dStride);
+        r1.intoArray(dst, d0 + 1 * dStride);
+        r2.intoArray(dst, d0 + 2 * dStride);
+        r3.intoArray(dst, d0 + 3 * dStride);
+        r4.intoArray(dst, d0 + 4 * dStride);
+        r5.intoArray(dst, d0 + 5 * dStride);
+        r6.intoArray(dst, d0 + 6 * dStride);
+        r7.intoArray(dst, d0 + 7 * dStride);
+        r8.intoArray(dst, d0 + 8 * dStride);
+        r9.intoArray(dst, d0 + 9 * dStride);
+        r10.intoArray(dst, d0 + 10 * dStride);
+        r11.intoArray(dst, d0 + 11 * dStride);
+        r12.intoArray(dst, d0 + 12 * dStride);
+        r13.intoArray(dst, d0 + 13 * dStride);
+        r14.intoArray(dst, d0 + 14 * dStride);
+        r15.intoArray(dst, d0 + 15 * dStride);
+    }
+
+    /** Round k of {@link #transpose16}, distance d = 8 &gt;&gt; k: lanes of the lower and upper row of a pair, as indices into the pair (0-15 the first, 16-31 the second). */
+    private static final FloatVector[] TRANSPOSE_LOW = new FloatVector[4], TRANSPOSE_HIGH = new FloatVector[4];
+    static {
+        if (FP.length() == 16) {
+            for (int k = 0; k < 4; k++) {
+                int d = 8 >> k;
+                float[] low = new float[16], high = new float[16];
+                for (int l = 0; l < 16; l++) {
+                    low[l] = (l & d) == 0 ? l : 16 + l - d;
+                    high[l] = (l & d) == 0 ? l + d : 16 + l;
+                }
+                TRANSPOSE_LOW[k] = FloatVector.fromArray(FP, low, 0);
+                TRANSPOSE_HIGH[k] = FloatVector.fromArray(FP, high, 0);
+            }
+        }
+    }
+
 
     private static final ThreadLocal<int[]> GATHER_OFFSETS = ThreadLocal.withInitial(() -> new int[16]);
 
@@ -532,7 +625,8 @@ public abstract class Kernel {
 
     /**
      * y[t·yStride + yo + r] = yt[r·tp + t] for rows r and tokens t: {@link #transposeTokens} undone,
-     * 16 rows of a token by one gather where the vectors have 16 lanes, the rest one by one.
+     * where the vectors have 16 lanes 16 rows × 16 tokens at a time by {@link #transpose16}, 16 rows
+     * of a token left over by one gather, the rest one by one.
      */
     static void untransposeTokens(float[] yt, int tp, int rows, int tokens, float[] y, int yo, int yStride) {
         untransposeTokens(yt, tp, 0, rows, tokens, y, yo, yStride);
@@ -545,7 +639,9 @@ public abstract class Kernel {
             int[] offsets = GATHER_OFFSETS.get();
             for (int j = 0; j < 16; j++) offsets[j] = j * tp;
             for (; r0 + 16 <= rowTo; r0 += 16) {
-                for (int t = 0; t < tokens; t++) FloatVector.fromArray(FP, yt, r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
+                int t = 0;
+                for (; t + 16 <= tokens; t += 16) transpose16(yt, r0 * tp + t, tp, y, t * yStride + yo + r0, yStride);
+                for (; t < tokens; t++) FloatVector.fromArray(FP, yt, r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
             }
         }
         for (int t = 0; t < tokens; t++) {
