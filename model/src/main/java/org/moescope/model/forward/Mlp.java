@@ -40,8 +40,8 @@ final class Mlp {
 
     /** With {@code parallel} false the products run on the calling thread (experts computed side by side). */
     void forward(float[] x, float[] y, int n, float[] gateBuffer, float[] upBuffer, boolean parallel) {
-        if (Linear.inLanes(n) && Linear.roundAlike(gateAndUp)) {
-            forwardInLanes(x, y, n, parallel);
+        if (inLanes(n)) {
+            forwardInLanes(x, 0, y, 0, n, parallel);
             return;
         }
         if (parallel) {
@@ -66,11 +66,15 @@ final class Mlp {
      * only the output is transposed back. Each token's outputs are independent of the rest of the
      * batch, and of how the rows are shared out among threads.
      */
-    private void forwardInLanes(float[] x, float[] y, int n, boolean parallel) {
+    /** Whether {@link #forward} of n tokens puts them in the vector lanes ({@link #forwardInLanes}). */
+    boolean inLanes(int n) { return Linear.inLanes(n) && Linear.roundAlike(gateAndUp); }
+
+    /** {@link #forward} of n tokens in lanes ({@link #inLanes}): input rows from x[xOffset], output rows to y[yOffset]. */
+    void forwardInLanes(float[] x, int xOffset, float[] y, int yOffset, int n, boolean parallel) {
         int tp = Matrix.paddedTokens(n), in = gate.in(), width = gate.out(), hidden = down.out();
         float[][] b = LANES.get();
         float[] xt = Linear.grow(b, 0, in * tp), g = Linear.grow(b, 1, width * tp), u = Linear.grow(b, 2, width * tp), yt = Linear.grow(b, 3, hidden * tp);
-        Matrix.transposeTokens(x, 0, in, n, in, xt, tp);
+        Matrix.transposeTokens(x, xOffset, in, n, in, xt, tp);
         gate.roundTokens(xt, tp);
         float[][] gu = {g, u};
         Workers.RangeTask gateUp = (from, to, worker) -> Linear.applyTokens(gateAndUp, xt, tp, gu, from, to);
@@ -81,7 +85,7 @@ final class Mlp {
         down.roundTokens(g, tp);
         if (parallel) Workers.shared().parallelFor(hidden, downRows);
         else downRows.run(0, hidden, 0);
-        Matrix.untransposeTokens(yt, tp, hidden, n, y, 0, hidden);
+        Matrix.untransposeTokens(yt, tp, hidden, n, y, yOffset, hidden);
     }
 
     /** gate[i] = act(gate[i], up[i]) for i in [from, to): the gated activation, in place. */

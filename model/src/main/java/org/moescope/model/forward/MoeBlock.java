@@ -220,6 +220,10 @@ final class MoeBlock {
     /** Expert e over its rows of the sorted buffers, with worker {@code worker}'s scratch. */
     private void runExpert(State s, int e, int worker, boolean parallel) {
         int from = s.expertOffset[e], m = s.expertCount[e];
+        if (expertMlps[e].inLanes(m)) { // straight from the sorted rows and back: the lanes are a copy already
+            expertMlps[e].forwardInLanes(s.expertIn, from * hidden, s.expertOut, from * hidden, m, parallel);
+            return;
+        }
         float[] input = s.expertInView(worker, from, m);
         float[] output = s.expertOutView(worker, m);
         expertMlps[e].forward(input, output, m, s.expertGate[worker], s.expertUp[worker], parallel);
