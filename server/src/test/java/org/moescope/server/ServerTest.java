@@ -181,10 +181,25 @@ class ServerTest {
     void aFullQueueAnswers429WithRetryAfter() throws Exception {
         Server small = Fixture.start(new Limits(1 << 20, 2047, 2048, 1, 0, Duration.ofSeconds(30)), null);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            // the four requests leave together (mini-moe answers "Once upon a time" in 3 tokens, a
+            // millisecond: sent one after another they could each find the slot free), and each asks
+            // for a longer answer (26 tokens)
+            java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(4), go = new java.util.concurrent.CountDownLatch(1);
             List<CompletableFuture<Fixture.Response>> all = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                all.add(CompletableFuture.supplyAsync(() -> post(small, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":200,\"temperature\":0}"), pool));
+                all.add(CompletableFuture.supplyAsync(() -> {
+                    ready.countDown();
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return post(small, "/v1/chat/completions",
+                            "{\"messages\":[{\"role\":\"user\",\"content\":\"What is 37 + 48?\"}],\"max_tokens\":200,\"temperature\":0}");
+                }, pool));
             }
+            ready.await();
+            go.countDown();
             int ok = 0, busy = 0;
             for (var f : all) {
                 var r = f.get();

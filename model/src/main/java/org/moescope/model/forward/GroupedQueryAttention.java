@@ -43,20 +43,13 @@ final class GroupedQueryAttention implements Attention {
     public void forward(State s, Batch batch, float[] in, float[] out) {
         int n = batch.size();
         int heads = config.heads();
-        int kvHeads = config.keyValueHeads();
         int headDim = config.headDim();
         int valueDim = config.valueHeadDim();
-        int qWidth = config.queryWidth();
-        int kWidth = config.keyWidth();
-        int vWidth = config.valueWidth();
-        float[] qs = s.query;
         // new keys and values are computed, normalised and rotated here, then stored in the cache
-        float[] newKeys = s.newKeys;
-        float[] newValues = s.newValues;
         Linear.applyTogether(in, n, qkv, s.queryKeyValue);
         if (TokenJobs.split(n)) Workers.shared().parallelFor(n, (from, to, worker) -> normAndRotate(s, batch, from, to));
         else normAndRotate(s, batch, 0, n);
-        s.store(layer, batch, newKeys, kWidth, newValues, vWidth);
+        s.store(layer, batch, s.newKeys, config.keyWidth(), s.newValues, config.valueWidth());
         // every (token, head) pair on its own, or (four tokens, head) where there are several tokens:
         // split across the threads when there is enough of it
         long work = 0;
