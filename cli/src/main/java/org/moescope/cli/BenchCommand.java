@@ -159,16 +159,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Warm-up passes: the first {@code -w}, then more until 2 s have passed and the last three took
-     * within 10 % of each other (the JIT has settled), for at most 10 s; none with -w 0. Passes that
-     * reach a longer context than the warm-up did, or code C2 has not compiled yet, run several times
-     * slower: measured, they understated the steady speed.
-     */
-    /**
      * Warm-up passes until the speed has settled: at least -w passes and 2 s, then until the JIT
      * has compiled nothing for a second and the last three passes lie within 10 % of each other
-     * (at most 20 s). A JIT still compiling is a slower program: on mini-moe, prompt passes still
-     * sped up by a quarter over the two seconds after a fixed 2 s warm-up.
+     * (at most 20 s); none with -w 0. Passes that reach a longer context than the warm-up did, or
+     * code C2 has not compiled yet, run several times slower: measured, they understated the steady
+     * speed (on mini-moe, prompt passes still sped up by a quarter over the two seconds after a
+     * fixed 2 s warm-up).
      */
     private final class Warmup {
         private final long start = System.nanoTime();

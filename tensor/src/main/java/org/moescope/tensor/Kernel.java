@@ -461,13 +461,9 @@ public abstract class Kernel {
     /**
      * {@link #rows8Tokens16} for 4 decoded weight rows and 32 tokens (two groups of 16 lanes, at t0
      * and t0 + 16): each broadcast weight meets two token vectors, 6 loads for 8 multiply-adds
-     * instead of 9, and half the row addresses to keep in registers. The same bits per output.
+     * instead of 9, and half the row addresses to keep in registers; the 4 rows from w[wo] on. The same
+     * bits per output.
      */
-    static void rows4Tokens32(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
-        rows4Tokens32(w, 0, n, xt, tp, t0, out, oo, os);
-    }
-
-    /** {@link #rows4Tokens32} with the 4 rows from w[wo] on. */
     static void rows4Tokens32(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
         FloatVector b0 = FloatVector.zero(FP), b1 = FloatVector.zero(FP), b2 = FloatVector.zero(FP), b3 = FloatVector.zero(FP);

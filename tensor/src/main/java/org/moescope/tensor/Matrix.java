@@ -216,13 +216,14 @@ public final class Matrix {
         float[] rows8 = buffers[0];
         int r = rowFrom;
         // up to 64 lanes, 4 rows × 32 tokens at a time: fewer loads per multiply-add (25-30 % more
-        // per second at 32 lanes). Wider, 8 × 16: the activation rows lie tp floats apart, a stride
-        // at which a pass over them per 4 rows evicts itself from L1 (at 128 lanes 4 × 32 ran 8 % slower)
+        // per second at 32 lanes). Wider, 8 × 16: the activations (tp × columns floats) outgrow L1,
+        // and 4 × 32 reads them twice as often per multiply-add as 8 × 16 (at 128 lanes it ran 8 %
+        // slower, with or without padding between the activation rows)
         int pairs = tp <= 64 ? tp / 32 * 32 : 0;
         for (; r + 8 <= rowTo; r += 8) {
             for (int k = 0; k < 8; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * columns, columns);
             for (int t0 = 0; t0 < pairs; t0 += 32) {
-                Kernel.rows4Tokens32(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                Kernel.rows4Tokens32(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0, tp);
                 Kernel.rows4Tokens32(rows8, 4 * columns, columns, xt, tp, t0, yt, (r + 4) * tp + t0, tp);
             }
             for (int t0 = pairs; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);

@@ -59,17 +59,17 @@ final class Mlp {
     /** Per thread: the transposed input, gate, up and output of {@link #forwardInLanes}. */
     private static final ThreadLocal<float[][]> LANES = ThreadLocal.withInitial(() -> new float[4][0]);
 
+    /** Whether {@link #forward} of n tokens puts them in the vector lanes ({@link #forwardInLanes}). */
+    boolean inLanes(int n) { return Linear.inLanes(n) && Linear.roundAlike(gateAndUp); }
+
     /**
-     * {@link #forward} with the tokens in the vector lanes throughout: the input is transposed once
+     * {@link #forward} of n tokens ({@link #inLanes}) with the tokens in the vector lanes throughout,
+     * input rows from x[xOffset], output rows to y[yOffset]: the input is transposed once
      * ({@link Matrix#transposeTokens}) and rounded once for gate and up; gate, up, the activation,
      * down's rounding and its product all work on transposed rows ({@link Linear#applyTokens});
      * only the output is transposed back. Each token's outputs are independent of the rest of the
      * batch, and of how the rows are shared out among threads.
      */
-    /** Whether {@link #forward} of n tokens puts them in the vector lanes ({@link #forwardInLanes}). */
-    boolean inLanes(int n) { return Linear.inLanes(n) && Linear.roundAlike(gateAndUp); }
-
-    /** {@link #forward} of n tokens in lanes ({@link #inLanes}): input rows from x[xOffset], output rows to y[yOffset]. */
     void forwardInLanes(float[] x, int xOffset, float[] y, int yOffset, int n, boolean parallel) {
         int tp = Matrix.paddedTokens(n), in = gate.in(), width = gate.out(), hidden = down.out();
         float[][] b = LANES.get();
