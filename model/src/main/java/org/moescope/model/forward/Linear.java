@@ -234,7 +234,8 @@ public final class Linear {
                 if (lo < hi) Matrix.untransposeTokens(yts[i], tp, lo - offset, hi - offset, tokens, ys[i], yOffset, yStride == 0 ? ls[i].out : yStride);
             }
         };
-        if (parallel && work >= PARALLEL_THRESHOLD) {
+        // the work is the weights times the tokens: a router's few rows over a prompt are worth both threads
+        if (parallel && work * tp >= PARALLEL_THRESHOLD * TOKEN_LANES_FROM) {
             Workers.shared().parallelFor(tp / 16, prepare);
             Workers.shared().parallelFor(rows, task);
         } else {

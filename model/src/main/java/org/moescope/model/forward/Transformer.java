@@ -268,10 +268,11 @@ public final class Transformer {
         embed(batch, x);
         if (hooks.active(Kind.EMBED, -1)) hooks.at(HookPoint.embed(), batch, x, 0, hidden);
         var scales = config.scales();
+        boolean normed = false; // whether s.normed already holds this layer's attention norm (fused with the last residual add)
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             if (hooks.active(Kind.RESID_PRE, l)) hooks.at(HookPoint.block(l, Kind.RESID_PRE), batch, x, 0, hidden);
-            addAndNorm(x, null, 1, layer.attentionNorm(), s.normed, n);
+            if (!normed) addAndNorm(x, null, 1, layer.attentionNorm(), s.normed, n);
             layer.attention().forward(s, batch, s.normed, s.branch);
             if (hooks.active(Kind.ATTN_OUT, l)) hooks.at(HookPoint.block(l, Kind.ATTN_OUT), batch, s.branch, 0, hidden);
             if (hooks.active(Kind.RESID_MID, l)) {
@@ -287,7 +288,12 @@ public final class Transformer {
             } else {
                 layer.dense().forward(s.normed, s.branch, n, s.denseGate, s.denseUp);
             }
-            addAndNorm(x, s.branch, scales.residual(), null, null, n);
+            // the residual add and the next layer's attention norm in one pass over the tokens, unless a
+            // hook looks at (or changes) the residual stream in between
+            RmsNorm next = l + 1 < layers.length && !hooks.active(Kind.RESID_POST, l) && !hooks.active(Kind.RESID_PRE, l + 1)
+                    ? layers[l + 1].attentionNorm() : null;
+            addAndNorm(x, s.branch, scales.residual(), next, next == null ? null : s.normed, n);
+            normed = next != null;
             if (hooks.active(Kind.RESID_POST, l)) hooks.at(HookPoint.block(l, Kind.RESID_POST), batch, x, 0, hidden);
         }
     }
