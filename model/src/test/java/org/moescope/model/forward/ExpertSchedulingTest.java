@@ -21,11 +21,7 @@ import org.moescope.tensor.Workers;
  */
 class ExpertSchedulingTest {
     /** Listens at every expert's output and changes nothing: it only sends the block down the whole-expert path. */
-    private static final Hooks EXPERT_LISTENER = new Hooks() {
-        @Override public boolean active(HookPoint.Kind kind, int layer) { return kind == HookPoint.Kind.EXPERT_OUT; }
-
-        @Override public void at(HookPoint point, Batch batch, float[] values, int offset, int width) {}
-    };
+    private static final Hooks EXPERT_LISTENER = SharedDecodeTest.listenerAt(HookPoint.Kind.EXPERT_OUT);
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")

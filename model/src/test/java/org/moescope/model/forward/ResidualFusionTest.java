@@ -18,11 +18,7 @@ import org.moescope.model.hook.Hooks;
  */
 class ResidualFusionTest {
     /** Listens at every layer's resid_post and changes nothing. */
-    private static final Hooks RESIDUAL_LISTENER = new Hooks() {
-        @Override public boolean active(HookPoint.Kind kind, int layer) { return kind == HookPoint.Kind.RESID_POST; }
-
-        @Override public void at(HookPoint point, Batch batch, float[] values, int offset, int width) {}
-    };
+    private static final Hooks RESIDUAL_LISTENER = SharedDecodeTest.listenerAt(HookPoint.Kind.RESID_POST);
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.moescope.model.forward.SharedDecodeTest#models")

@@ -121,6 +121,18 @@ class SharedDecodeTest {
         return path;
     }
 
+    /**
+     * Hooks that listen at every layer's {@code kind} point and change nothing: they only send the
+     * pass down the path that such a listener takes, for comparing it with the plain one.
+     */
+    static Hooks listenerAt(org.moescope.model.hook.HookPoint.Kind kind) {
+        return new Hooks() {
+            @Override public boolean active(org.moescope.model.hook.HookPoint.Kind k, int layer) { return k == kind; }
+
+            @Override public void at(org.moescope.model.hook.HookPoint point, Batch batch, float[] values, int offset, int width) {}
+        };
+    }
+
     static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
