@@ -90,7 +90,6 @@ final class MoeBlock {
                 int e = s.selected[t * stride + i];
                 int row = offset[e] + count[e]++;
                 s.expertRows[row] = t;
-                s.expertRowWeights[row] = s.selectedWeights[t * stride + i];
                 s.selectedRows[t * stride + i] = row;
             }
         }
@@ -211,7 +210,7 @@ final class MoeBlock {
                 }
                 last = s.selected[t * stride + next];
                 int r = s.selectedRows[t * stride + next] * hidden;
-                float weight = s.expertRowWeights[s.selectedRows[t * stride + next]];
+                float weight = s.selectedWeights[t * stride + next];
                 for (int i = 0; i < hidden; i++) out[o + i] += weight * s.expertOut[r + i];
             }
         }

@@ -11,7 +11,7 @@ public final class State {
     final float[] residual, normed, branch, query, attended;
     final float[] latentQuery, absorbedQuery, attendedLatent;
     final float[] routerLogits, selectedWeights;
-    float[] expertRowWeights, expertIn, expertOut;
+    float[] expertIn, expertOut;
     /** Decode: the active experts' gate and up rows ([rows, width] each) and their chunk bookkeeping ({@link MoeBlock}). */
     float[] expertGates, expertUps;
     final java.util.concurrent.atomic.AtomicLongArray expertChunks;
@@ -88,7 +88,6 @@ public final class State {
         expertOrder = new int[experts];
         expertSorted = new int[experts];
         expertRows = new int[maxBatch * k];
-        expertRowWeights = new float[maxBatch * k];
         expertIn = new float[maxBatch * k * hidden];
         expertOut = new float[maxBatch * k * hidden];
         this.expertWidth = expertWidth;
@@ -118,7 +117,6 @@ public final class State {
     void ensureExpertRows(int rows) {
         if (expertRows.length >= rows) return;
         expertRows = new int[rows];
-        expertRowWeights = new float[rows];
         expertIn = new float[rows * hidden];
         expertOut = new float[rows * hidden];
         expertGates = new float[rows * expertWidth];
