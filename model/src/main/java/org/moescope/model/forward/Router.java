@@ -18,10 +18,13 @@ final class Router {
     private final int experts;
     private final int expertsPerToken;
     private final float[] selectionBias;
-    /** Per thread: a token's scores, choice scores, group scores and taken flags (tokens may be routed on several threads at once). */
+    /**
+     * Per thread: a token's scores, choice scores, group scores, kept groups, taken flags and sorted
+     * scores (top_p) — tokens may be routed on several threads at once, and nothing is allocated per token.
+     */
     private final ThreadLocal<Scratch> scratch;
 
-    private record Scratch(float[] scores, float[] choice, float[] groupScores, boolean[] taken) {}
+    private record Scratch(float[] scores, float[] choice, float[] groupScores, boolean[] keptGroups, boolean[] taken, float[] sorted) {}
 
     Router(MoeConfig moe, float[] selectionBias) {
         this.config = moe.router();
@@ -29,7 +32,8 @@ final class Router {
         this.expertsPerToken = moe.expertsPerToken();
         this.selectionBias = selectionBias;
         int groups = Math.max(1, config.groups());
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(new float[experts], new float[experts], new float[groups], new boolean[experts]));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(new float[experts], new float[experts], new float[groups], new boolean[groups],
+                new boolean[experts], new float[experts]));
     }
 
     /** The most experts one token can be routed to (all of them, under top_p or top_k rules). */
@@ -59,10 +63,10 @@ final class Router {
             boolean off = r.disabled() != null && r.disabled()[e];
             choice[e] = off ? Float.NEGATIVE_INFINITY : scores[e] + (selectionBias == null ? 0 : selectionBias[e]);
         }
-        if (config.grouped()) limitToGroups(choice, sc.groupScores());
+        if (config.grouped()) limitToGroups(choice, sc.groupScores(), sc.keptGroups());
 
         int k = r.topK() > 0 ? Math.min(r.topK(), experts) : expertsPerToken;
-        if (r.topP() > 0) k = topPCount(scores, r.topP());
+        if (r.topP() > 0) k = topPCount(scores, sc.sorted(), r.topP());
         Arrays.fill(taken, false);
         int count = 0;
         for (; count < k; count++) {
@@ -95,7 +99,7 @@ final class Router {
      * two best (V3), keep the best {@code topGroups}; the others' choice scores become 0, as HF's
      * masked_fill(~mask, 0.0) does (so with negative biases a masked expert can still outrank).
      */
-    private void limitToGroups(float[] choice, float[] groupScores) {
+    private void limitToGroups(float[] choice, float[] groupScores, boolean[] keep) {
         int groups = config.groups();
         int size = experts / groups;
         for (int g = 0; g < groups; g++) {
@@ -111,7 +115,7 @@ final class Router {
             }
             groupScores[g] = config.groupScore() == RouterConfig.GroupScore.MAX ? first : first + second;
         }
-        boolean[] keep = new boolean[groups];
+        Arrays.fill(keep, false);
         for (int i = 0; i < config.topGroups(); i++) {
             int best = -1;
             for (int g = 0; g < groups; g++) if (!keep[g] && (best < 0 || groupScores[g] > groupScores[best])) best = g;
@@ -123,11 +127,11 @@ final class Router {
         }
     }
 
-    /** top_p: the fewest experts, in score order, whose probabilities sum to at least p (≥ 1). */
-    private int topPCount(float[] scores, double p) {
+    /** top_p: the fewest experts, in score order, whose probabilities sum to at least p (≥ 1); {@code sorted} is scratch. */
+    private int topPCount(float[] scores, float[] sorted, double p) {
         float total = 0;
         for (int e = 0; e < experts; e++) total += scores[e];
-        float[] sorted = scores.clone();
+        System.arraycopy(scores, 0, sorted, 0, experts);
         Arrays.sort(sorted);
         double cumulative = 0;
         int k = 0;
