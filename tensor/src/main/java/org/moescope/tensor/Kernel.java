@@ -609,7 +609,6 @@ public abstract class Kernel {
         }
     }
 
-
     private static final ThreadLocal<int[]> GATHER_OFFSETS = ThreadLocal.withInitial(() -> new int[16]);
 
     /** {@link #rows8Tokens16} for one weight row: out[oo + j] for 16 tokens j. */
