@@ -115,6 +115,23 @@ public abstract class Kernel {
         throw new UnsupportedOperationException(type + " has no lane output");
     }
 
+    /**
+     * Whether {@link #dotLanes4} applies to rows of n values on this machine. It exists for decode's
+     * memory traffic, not for arithmetic: a core that reads one row after another keeps too few
+     * cache lines in flight to reach the memory's rate while it computes, and four rows far apart
+     * in memory, read side by side, are four streams that the hardware prefetchers follow at once
+     * (docs/PERFORMANCE.md, "Four streams").
+     */
+    boolean writesLanes4(int n) { return false; }
+
+    /**
+     * {@link #dotLanes} of the four rows at bytes a0 .. a3 at once, the same bits for each: row k's
+     * vector at lanes[lo + 16k ..], and the four c's returned in c[co .. co + 3].
+     */
+    void dotLanes4(MemorySegment m, long a0, long a1, long a2, long a3, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+        throw new UnsupportedOperationException(type + " has no four-row lane output");
+    }
+
     /** {@link #dotLanes} reduced here: the dot product of one row, the same bits as 16 rows' packed reduction. */
     final float dotThroughLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] s, int so) {
         float[] lanes = LANE_SCRATCH.get();
@@ -820,6 +837,57 @@ public abstract class Kernel {
             }
             total.add(total1).intoArray(lanes, lo);
             return 0;
+        }
+
+        /** Rows of an even number of blocks: an odd last block would join the even chain, as in {@link #dotLanes}. */
+        @Override
+        boolean writesLanes4(int n) { return FP.length() == 16 && (n / 32) % 2 == 0; }
+
+        /**
+         * {@link #dotLanes} of four rows, written out (a helper method per block would fall past C2's
+         * node budget, NodeCountInliningCutoff, and run its vectors as allocating library code): each
+         * row's even blocks in one chain and odd ones in another, in the same order of operations, so
+         * the same bits. About 6 % more values/s than row by row from cache, 17 % (one thread) to
+         * 30 % (two) from memory when the rows are far apart (docs/PERFORMANCE.md, "Four streams").
+         */
+        @Override
+        void dotLanes4(MemorySegment m, long a0, long a1, long a2, long a3, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+            FloatVector t0 = FloatVector.zero(FP), t1 = FloatVector.zero(FP), t2 = FloatVector.zero(FP), t3 = FloatVector.zero(FP);
+            FloatVector u0 = FloatVector.zero(FP), u1 = FloatVector.zero(FP), u2 = FloatVector.zero(FP), u3 = FloatVector.zero(FP);
+            int xb = xo;
+            for (long o = 0, end = 34L * (n / 32); o < end; o += 68, xb += 64) {
+                FloatVector xa = FloatVector.fromArray(FP, x, xb), xc = FloatVector.fromArray(FP, x, xb + 16);
+                FloatVector xe = FloatVector.fromArray(FP, x, xb + 32), xf = FloatVector.fromArray(FP, x, xb + 48);
+                t0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o + 0))), t0);
+                u0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o + 34))), u0);
+                t1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o + 0))), t1);
+                u1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o + 34))), u1);
+                t2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o + 0))), t2);
+                u2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o + 34))), u2);
+                t3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o + 0))), t3);
+                u3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o + 34))), u3);
+            }
+            t0.add(u0).intoArray(lanes, lo);
+            t1.add(u1).intoArray(lanes, lo + 16);
+            t2.add(u2).intoArray(lanes, lo + 32);
+            t3.add(u3).intoArray(lanes, lo + 48);
+            c[co] = c[co + 1] = c[co + 2] = c[co + 3] = 0;
         }
 
         @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 import jdk.incubator.vector.FloatVector;
@@ -140,6 +141,36 @@ class KernelTest {
                 for (int k = 0; k < rows; k++) {
                     float alone = kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
                     assertThat(together[t * rows + k]).as("%s row %d token %d of %d", type, k, t, tokens).isEqualTo(alone);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fourStreamsGiveEachRowsDotBitForBit() {
+        // ranges of 64+ rows go as four far-apart streams (Kernel.dotLanes4) where the machine has
+        // 16-lane vectors and rows an even number of Q8_0 blocks; the rest of a range as before
+        TensorType type = TensorType.Q8_0;
+        Kernel kernel = Kernel.of(type);
+        for (int columns : new int[] {512, 96}) {
+            int rows = 140;
+            assertThat(kernel.writesLanes4(columns)).as("four-row kernel for %d columns", columns)
+                    .isEqualTo(Kernel.FP.length() == 16 && columns / 32 % 2 == 0);
+            MemorySegment m = randomRows(type, rows, columns, 61);
+            Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+            for (int[] range : new int[][] {{0, 64}, {0, rows}, {3, 131}, {10, 73}, {70, 140}}) {
+                for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
+                    float[] x = gaussians(tokens * columns, 60 + tokens);
+                    float[] y = new float[tokens * rows];
+                    Arrays.fill(y, Float.NaN);
+                    w.matMulRows(x, 0, columns, tokens, y, 0, rows, range[0], range[1]);
+                    for (int t = 0; t < tokens; t++) {
+                        for (int k = 0; k < rows; k++) {
+                            float expected = k < range[0] || k >= range[1] ? Float.NaN : kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
+                            assertThat(Float.floatToIntBits(y[t * rows + k])).as("%d columns, rows %s, row %d token %d of %d: %s, not %s", columns,
+                                    Arrays.toString(range), k, t, tokens, y[t * rows + k], expected).isEqualTo(Float.floatToIntBits(expected));
+                        }
+                    }
                 }
             }
         }
