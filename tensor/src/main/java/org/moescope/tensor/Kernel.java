@@ -2,6 +2,7 @@ package org.moescope.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -116,20 +117,20 @@ public abstract class Kernel {
     }
 
     /**
-     * Whether {@link #dotLanes4} applies to rows of n values on this machine. It exists for decode's
+     * Whether {@link #dotLanes8} applies to rows of n values on this machine. It exists for decode's
      * memory traffic, not for arithmetic: a core that reads one row after another keeps too few
-     * cache lines in flight to reach the memory's rate while it computes, and four rows far apart
-     * in memory, read side by side, are four streams that the hardware prefetchers follow at once
-     * (docs/PERFORMANCE.md, "Four streams").
+     * cache lines in flight to reach the memory's rate while it computes; eight rows far apart in
+     * memory, read side by side, are eight streams that the hardware prefetchers follow at once
+     * (docs/PERFORMANCE.md, "Eight streams").
      */
-    boolean writesLanes4(int n) { return false; }
+    boolean writesLanes8(int n) { return false; }
 
     /**
-     * {@link #dotLanes} of the four rows at bytes a0 .. a3 at once, the same bits for each: row k's
-     * vector at lanes[lo + 16k ..], and the four c's returned in c[co .. co + 3].
+     * {@link #dotLanes} of the eight rows at bytes at, at + apart, … at + 7·apart at once, the same
+     * bits for each: row k's vector at lanes[lo + 16k ..], the eight c's at c[co .. co + 7].
      */
-    void dotLanes4(MemorySegment m, long a0, long a1, long a2, long a3, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
-        throw new UnsupportedOperationException(type + " has no four-row lane output");
+    void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+        throw new UnsupportedOperationException(type + " has no eight-row lane output");
     }
 
     /** {@link #dotLanes} reduced here: the dot product of one row, the same bits as 16 rows' packed reduction. */
@@ -806,88 +807,77 @@ public abstract class Kernel {
         boolean writesLanes(int n) { return FP.length() == 16; }
 
         /**
-         * AVX-512: a block is two 16-lane halves; even and odd blocks in two chains (one chain would
-         * wait on its own latency). The loop bumps the block address and activation index instead of
-         * computing them from a block number, and has no exit in the middle: C2 then keeps the loop
-         * to the vector work (15-35 % more values/s on 256- and 2048-value rows, the same bits).
+         * AVX-512: a block is two 16-lane halves, Σ d·(q·x) added up in one chain per row. The loop
+         * bumps the block address and activation index instead of computing them from a block
+         * number and has no exit in the middle: C2 then keeps it to the vector work.
+         * {@link #dotLanes8} does eight rows at once in the same order of operations.
          */
         @Override
         float dotLanes(MemorySegment m, long at, float[] x, int xo, int n, float[] sums, int so, float[] lanes, int lo) {
-            FloatVector total = FloatVector.zero(FP), total1 = FloatVector.zero(FP);
-            long block = at, end = at + 34L * (n / 32);
+            FloatVector total = FloatVector.zero(FP);
             int xb = xo;
-            for (; block + 34 < end; block += 68, xb += 64) {
-                FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .mul(FloatVector.fromArray(FP, x, xb));
-                s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(FloatVector.fromArray(FP, x, xb + 16), s);
-                total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
-                FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 36, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .mul(FloatVector.fromArray(FP, x, xb + 32));
-                s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(FloatVector.fromArray(FP, x, xb + 48), s1);
-                total1 = s1.fma(FloatVector.broadcast(FP, Blocks.half(m, block + 34)), total1);
+            for (long block = at, end = at + 34L * (n / 32); block < end; block += 34, xb += 32) {
+                total = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(FloatVector.fromArray(FP, x, xb + 16), ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE)
+                                .convertShape(VectorOperators.B2F, FP, 0)).mul(FloatVector.fromArray(FP, x, xb)))
+                        .fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
             }
-            if (block < end) { // an odd block count: the last block joins the even chain
-                FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .mul(FloatVector.fromArray(FP, x, xb));
-                s = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(FloatVector.fromArray(FP, x, xb + 16), s);
-                total = s.fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
-            }
-            total.add(total1).intoArray(lanes, lo);
+            total.intoArray(lanes, lo);
             return 0;
         }
 
-        /** Rows of an even number of blocks: an odd last block would join the even chain, as in {@link #dotLanes}. */
         @Override
-        boolean writesLanes4(int n) { return FP.length() == 16 && (n / 32) % 2 == 0; }
+        boolean writesLanes8(int n) { return FP.length() == 16; }
 
         /**
-         * {@link #dotLanes} of four rows, written out (a helper method per block would fall past C2's
-         * node budget, NodeCountInliningCutoff, and run its vectors as allocating library code): each
-         * row's even blocks in one chain and odd ones in another, in the same order of operations, so
-         * the same bits. About 6 % more values/s than row by row from cache, 17 % (one thread) to
-         * 30 % (two) from memory when the rows are far apart (docs/PERFORMANCE.md, "Four streams").
+         * {@link #dotLanes} of eight rows, written out: a helper method per row would fall past C2's
+         * node budget (NodeCountInliningCutoff) and run its vectors as allocating library code, and
+         * so would two blocks per step (16 copies: 0.1 GB/s in a probe). Decoding OLMoE-shaped Q8_0
+         * rows from memory on two threads, a probe read 20.7 GB/s this way against 12.3 row by row
+         * and 15.4 with four rows (docs/PERFORMANCE.md, "Eight streams").
          */
         @Override
-        void dotLanes4(MemorySegment m, long a0, long a1, long a2, long a3, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+        void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+            long a0 = at, a1 = at + apart, a2 = at + 2 * apart, a3 = at + 3 * apart, a4 = at + 4 * apart, a5 = at + 5 * apart, a6 = at + 6 * apart, a7 = at + 7 * apart;
             FloatVector t0 = FloatVector.zero(FP), t1 = FloatVector.zero(FP), t2 = FloatVector.zero(FP), t3 = FloatVector.zero(FP);
-            FloatVector u0 = FloatVector.zero(FP), u1 = FloatVector.zero(FP), u2 = FloatVector.zero(FP), u3 = FloatVector.zero(FP);
+            FloatVector t4 = FloatVector.zero(FP), t5 = FloatVector.zero(FP), t6 = FloatVector.zero(FP), t7 = FloatVector.zero(FP);
             int xb = xo;
-            for (long o = 0, end = 34L * (n / 32); o < end; o += 68, xb += 64) {
+            for (long o = 0, end = 34L * (n / 32); o < end; o += 34, xb += 32) {
                 FloatVector xa = FloatVector.fromArray(FP, x, xb), xc = FloatVector.fromArray(FP, x, xb + 16);
-                FloatVector xe = FloatVector.fromArray(FP, x, xb + 32), xf = FloatVector.fromArray(FP, x, xb + 48);
                 t0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o + 0))), t0);
-                u0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o + 34))), u0);
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o))), t0);
                 t1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o + 0))), t1);
-                u1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o + 34))), u1);
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o))), t1);
                 t2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o + 0))), t2);
-                u2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o + 34))), u2);
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o))), t2);
                 t3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o + 0))), t3);
-                u3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 52, LE).convertShape(VectorOperators.B2F, FP, 0))
-                        .fma(xf, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 36, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xe))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o + 34))), u3);
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o))), t3);
+                t4 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a4 + o))), t4);
+                t5 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a5 + o))), t5);
+                t6 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a6 + o))), t6);
+                t7 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a7 + o))), t7);
             }
-            t0.add(u0).intoArray(lanes, lo);
-            t1.add(u1).intoArray(lanes, lo + 16);
-            t2.add(u2).intoArray(lanes, lo + 32);
-            t3.add(u3).intoArray(lanes, lo + 48);
-            c[co] = c[co + 1] = c[co + 2] = c[co + 3] = 0;
+            t0.intoArray(lanes, lo);
+            t1.intoArray(lanes, lo + 16);
+            t2.intoArray(lanes, lo + 32);
+            t3.intoArray(lanes, lo + 48);
+            t4.intoArray(lanes, lo + 64);
+            t5.intoArray(lanes, lo + 80);
+            t6.intoArray(lanes, lo + 96);
+            t7.intoArray(lanes, lo + 112);
+            Arrays.fill(c, co, co + 8, 0f);
         }
 
         @Override

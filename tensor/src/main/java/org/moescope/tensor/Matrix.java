@@ -105,7 +105,7 @@ public final class Matrix {
         float[] sums = group == 0 ? null : Kernel.groupSumBuffer(SUMS, tokens * groups);
         for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, Kernel.SUMS_AT + t * groups);
         int r = rowFrom;
-        if (rowTo - rowFrom >= 64 && kernel.writesLanes4(columns)) r = fourStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
+        if (rowTo - rowFrom >= 128 && kernel.writesLanes8(columns)) r = eightStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
         if (rowTo - r >= 16 && kernel.writesLanes(columns)) {
             float[] lanes = LANES.get();
             for (; r + 16 <= rowTo; r += 16) {
@@ -128,34 +128,30 @@ public final class Matrix {
     }
 
     /**
-     * The first 64·⌊(rowTo − rowFrom)/64⌋ rows of the range, read as four streams: the range's first
-     * such rows split into four quarters, and {@link Kernel#dotLanes4} given one row of each at a
-     * time, so that four far-apart parts of the matrix are read side by side (one core reading one
-     * row after another keeps too few cache lines in flight; docs/PERFORMANCE.md, "Four streams").
-     * Rows go to the packed reduction 16 at a time, four consecutive rows of each quarter; every
-     * output has the bits {@link Kernel#dotLanes} gives it. Returns the first row not done.
+     * The first 128·⌊(rowTo − rowFrom)/128⌋ rows of the range, read as eight streams: those rows
+     * split into eight parts, and {@link Kernel#dotLanes8} given one row of each at a time, so that
+     * eight far-apart places in the matrix are read side by side (one core reading one row after
+     * another keeps too few cache lines in flight; docs/PERFORMANCE.md, "Eight streams"). Rows go
+     * to the packed reduction 16 at a time, two consecutive rows of each part; every output has the
+     * bits {@link Kernel#dotLanes} gives it. Returns the first row not done.
      */
-    private int fourStreams(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
-        int quarter = (rowTo - rowFrom) / 64 * 16;
-        long apart = quarter * rowBytes;
+    private int eightStreams(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
+        int part = (rowTo - rowFrom) / 128 * 16;
+        long apart = part * rowBytes;
         float[] lanes = LANES.get();
-        for (int i = 0; i < quarter; i += 4) {
+        for (int i = 0; i < part; i += 2) {
             for (int t = 0; t < tokens; t++) {
                 int xt = xOffset + t * xStride, yt = yOffset + t * yStride + rowFrom + i;
-                for (int k = 0; k < 4; k++) {
-                    long at = (rowFrom + i + k) * rowBytes;
-                    kernel.dotLanes4(data, at, at + apart, at + 2 * apart, at + 3 * apart, x, xt, columns, lanes, 64 * k, lanes, Kernel.TILE_LANES + 4 * k);
-                }
+                kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, lanes, Kernel.TILE_LANES);
+                kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, lanes, Kernel.TILE_LANES + 8);
                 Kernel.packedButterflies(lanes);
-                // lane vector 4k + j: row rowFrom + j·quarter + i + k
-                for (int k = 0; k < 4; k++) {
-                    for (int j = 0; j < 4; j++) {
-                        y[yt + j * quarter + k] = lanes[256 + Kernel.LANE_OF[4 * k + j]] - lanes[Kernel.TILE_LANES + 4 * k + j];
-                    }
+                // lane vector 8k + j: row rowFrom + j·part + i + k
+                for (int k = 0; k < 2; k++) {
+                    for (int j = 0; j < 8; j++) y[yt + j * part + k] = lanes[256 + Kernel.LANE_OF[8 * k + j]] - lanes[Kernel.TILE_LANES + 8 * k + j];
                 }
             }
         }
-        return rowFrom + 4 * quarter;
+        return rowFrom + 8 * part;
     }
 
     /** Per thread: the activation group sums of the product in progress (see {@link Kernel#sumGroup}). */

@@ -147,18 +147,17 @@ class KernelTest {
     }
 
     @Test
-    void fourStreamsGiveEachRowsDotBitForBit() {
-        // ranges of 64+ rows go as four far-apart streams (Kernel.dotLanes4) where the machine has
-        // 16-lane vectors and rows an even number of Q8_0 blocks; the rest of a range as before
+    void eightStreamsGiveEachRowsDotBitForBit() {
+        // ranges of 128+ rows go as eight far-apart streams (Kernel.dotLanes8) where the machine
+        // has 16-lane vectors; the rest of a range 16 rows at a time and then one by one
         TensorType type = TensorType.Q8_0;
         Kernel kernel = Kernel.of(type);
-        for (int columns : new int[] {512, 96}) {
-            int rows = 140;
-            assertThat(kernel.writesLanes4(columns)).as("four-row kernel for %d columns", columns)
-                    .isEqualTo(Kernel.FP.length() == 16 && columns / 32 % 2 == 0);
+        for (int columns : new int[] {512, 96}) { // 16 and 3 blocks a row
+            int rows = 300;
+            assertThat(kernel.writesLanes8(columns)).as("eight-row kernel for %d columns", columns).isEqualTo(Kernel.FP.length() == 16);
             MemorySegment m = randomRows(type, rows, columns, 61);
             Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
-            for (int[] range : new int[][] {{0, 64}, {0, rows}, {3, 131}, {10, 73}, {70, 140}}) {
+            for (int[] range : new int[][] {{0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
                 for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
                     float[] x = gaussians(tokens * columns, 60 + tokens);
                     float[] y = new float[tokens * rows];
