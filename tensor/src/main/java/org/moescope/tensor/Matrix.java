@@ -105,7 +105,7 @@ public final class Matrix {
         float[] sums = group == 0 ? null : Kernel.groupSumBuffer(SUMS, tokens * groups);
         for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, Kernel.SUMS_AT + t * groups);
         int r = rowFrom;
-        if (rowTo - rowFrom >= 128 && kernel.writesLanes8(columns)) r = eightStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
+        if (rowTo - rowFrom >= 16 && kernel.writesLanes8(columns)) r = eightStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
         if (rowTo - r >= 16 && kernel.writesLanes(columns)) {
             float[] lanes = LANES.get();
             for (; r + 16 <= rowTo; r += 16) {
@@ -128,15 +128,15 @@ public final class Matrix {
     }
 
     /**
-     * The first 128·⌊(rowTo − rowFrom)/128⌋ rows of the range, read as eight streams: those rows
-     * split into eight parts, and {@link Kernel#dotLanes8} given one row of each at a time, so that
-     * eight far-apart places in the matrix are read side by side (one core reading one row after
-     * another keeps too few cache lines in flight; docs/PERFORMANCE.md, "Eight streams"). Rows go
-     * to the packed reduction 16 at a time, two consecutive rows of each part; every output has the
-     * bits {@link Kernel#dotLanes} gives it. Returns the first row not done.
+     * The range's whole groups of 16 rows, read as eight streams: those rows split into eight
+     * parts, and {@link Kernel#dotLanes8} given one row of each at a time, so that eight far-apart
+     * places in the matrix are read side by side (one core reading one row after another keeps too
+     * few cache lines in flight; docs/PERFORMANCE.md, "Eight streams"). Rows go to the packed
+     * reduction 16 at a time, two consecutive rows of each part; every output has the bits
+     * {@link Kernel#dotLanes} gives it. Returns the first row not done.
      */
     private int eightStreams(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
-        int part = (rowTo - rowFrom) / 128 * 16;
+        int part = (rowTo - rowFrom) / 16 * 2;
         long apart = part * rowBytes;
         float[] lanes = LANES.get();
         for (int i = 0; i < part; i += 2) {

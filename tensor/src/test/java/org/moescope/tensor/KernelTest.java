@@ -148,8 +148,8 @@ class KernelTest {
 
     @Test
     void eightStreamsGiveEachRowsDotBitForBit() {
-        // ranges of 128+ rows go as eight far-apart streams (Kernel.dotLanes8) where the machine
-        // has 16-lane vectors; the rest of a range 16 rows at a time and then one by one
+        // a range's whole groups of 16 rows go as eight far-apart streams (Kernel.dotLanes8) where
+        // the machine has 16-lane vectors, the rest one by one
         TensorType type = TensorType.Q8_0;
         Kernel kernel = Kernel.of(type);
         for (int columns : new int[] {512, 96}) { // 16 and 3 blocks a row
@@ -157,7 +157,7 @@ class KernelTest {
             assertThat(kernel.writesLanes8(columns)).as("eight-row kernel for %d columns", columns).isEqualTo(Kernel.FP.length() == 16);
             MemorySegment m = randomRows(type, rows, columns, 61);
             Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
-            for (int[] range : new int[][] {{0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
+            for (int[] range : new int[][] {{0, 16}, {5, 37}, {0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
                 for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
                     float[] x = gaussians(tokens * columns, 60 + tokens);
                     float[] y = new float[tokens * rows];
