@@ -114,8 +114,7 @@ public final class Matrix {
                     for (int k = 0; k < 16; k++) {
                         lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, Kernel.SUMS_AT + t * groups, lanes, 16 * k);
                     }
-                    Kernel.packedButterflies(lanes);
-                    for (int k = 0; k < 16; k++) y[yt + k] = lanes[256 + Kernel.LANE_OF[k]] - lanes[Kernel.TILE_LANES + k];
+                    reduce16(lanes, y, yt, 1, 8);
                 }
             }
         }
@@ -144,14 +143,22 @@ public final class Matrix {
                 int xt = xOffset + t * xStride, yt = yOffset + t * yStride + rowFrom + i;
                 kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, lanes, Kernel.TILE_LANES);
                 kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, lanes, Kernel.TILE_LANES + 8);
-                Kernel.packedButterflies(lanes);
-                // lane vector 8k + j: row rowFrom + j·part + i + k
-                for (int k = 0; k < 2; k++) {
-                    for (int j = 0; j < 8; j++) y[yt + j * part + k] = lanes[256 + Kernel.LANE_OF[8 * k + j]] - lanes[Kernel.TILE_LANES + 8 * k + j];
-                }
+                reduce16(lanes, y, yt, part, 1); // lane vector 8k + j: row rowFrom + j·part + i + k
             }
         }
         return rowFrom + 8 * part;
+    }
+
+    /**
+     * The 16 lane vectors at lanes[16s ..] added up ({@link Kernel#packedButterflies}), each less its
+     * correction at lanes[TILE_LANES + s], into y: vector s = 8k + j (k &lt; 2, j &lt; 8) to
+     * y[at + j·jStep + k·kStep].
+     */
+    private static void reduce16(float[] lanes, float[] y, int at, int jStep, int kStep) {
+        Kernel.packedButterflies(lanes);
+        for (int k = 0; k < 2; k++) {
+            for (int j = 0; j < 8; j++) y[at + j * jStep + k * kStep] = lanes[256 + Kernel.LANE_OF[8 * k + j]] - lanes[Kernel.TILE_LANES + 8 * k + j];
+        }
     }
 
     /** Per thread: the activation group sums of the product in progress (see {@link Kernel#sumGroup}). */
