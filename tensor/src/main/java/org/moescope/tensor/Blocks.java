@@ -26,6 +26,17 @@ public final class Blocks {
 
     static float half(MemorySegment m, long at) { return Float.float16ToFloat(m.get(U16, at)); }
 
+    /**
+     * Every f16 value as a float, indexed by its 16 bits: {@link #half} as one L1 load. The Q8_0
+     * decode kernels read their block scales through it: the conversion ({@code vcvtph2ps}, moves and
+     * a broadcast on x86) was a fifth of their vector work (docs/PERFORMANCE.md, "Scales from a table").
+     */
+    static final float[] HALVES = new float[1 << 16];
+
+    static {
+        for (int h = 0; h < HALVES.length; h++) HALVES[h] = Float.float16ToFloat((short) h);
+    }
+
     static int u8(MemorySegment m, long at) { return m.get(ValueLayout.JAVA_BYTE, at) & 0xFF; }
 
     static int i8(MemorySegment m, long at) { return m.get(ValueLayout.JAVA_BYTE, at); }

@@ -820,7 +820,7 @@ public abstract class Kernel {
                 total = ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(FloatVector.fromArray(FP, x, xb + 16), ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE)
                                 .convertShape(VectorOperators.B2F, FP, 0)).mul(FloatVector.fromArray(FP, x, xb)))
-                        .fma(FloatVector.broadcast(FP, Blocks.half(m, block)), total);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, block) & 0xFFFF]), total);
             }
             total.intoArray(lanes, lo);
             return 0;
@@ -846,28 +846,28 @@ public abstract class Kernel {
                 FloatVector xa = FloatVector.fromArray(FP, x, xb), xc = FloatVector.fromArray(FP, x, xb + 16);
                 t0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a0 + o))), t0);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a0 + o) & 0xFFFF]), t0);
                 t1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a1 + o))), t1);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a1 + o) & 0xFFFF]), t1);
                 t2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a2 + o))), t2);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a2 + o) & 0xFFFF]), t2);
                 t3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a3 + o))), t3);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a3 + o) & 0xFFFF]), t3);
                 t4 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a4 + o))), t4);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a4 + o) & 0xFFFF]), t4);
                 t5 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a5 + o))), t5);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a5 + o) & 0xFFFF]), t5);
                 t6 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a6 + o))), t6);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a6 + o) & 0xFFFF]), t6);
                 t7 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
                         .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
-                        .fma(FloatVector.broadcast(FP, Float.float16ToFloat(m.get(Blocks.U16, a7 + o))), t7);
+                        .fma(FloatVector.broadcast(FP, Blocks.HALVES[m.get(Blocks.U16, a7 + o) & 0xFFFF]), t7);
             }
             t0.intoArray(lanes, lo);
             t1.intoArray(lanes, lo + 16);

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.moescope.format.TensorData;
@@ -15,6 +16,21 @@ import org.moescope.testkit.SharedFiles;
 
 /** Every quant-zoo tensor decodes exactly as gguf-py (llama.cpp's reference dequantizers) decodes it. */
 class DequantizationTest {
+
+    /** The Q8_0 kernels' scale table holds exactly what converting each of the 65 536 f16 values gives (NaN payloads included). */
+    @Test
+    void scaleTableHoldsEveryHalfAsConverted() {
+        for (int h = 0; h < 1 << 16; h++) {
+            int expected = Float.floatToRawIntBits(Float.float16ToFloat((short) h));
+            if (Float.floatToRawIntBits(Blocks.HALVES[h]) != expected) {
+                throw new AssertionError("HALVES[0x%04x] = %s, Float.float16ToFloat gives %s".formatted(h, Blocks.HALVES[h], Float.intBitsToFloat(expected)));
+            }
+        }
+        assertThat(Blocks.HALVES[0x3c00]).isEqualTo(1f);
+        assertThat(Blocks.HALVES[0xc000]).isEqualTo(-2f);
+        assertThat(Blocks.HALVES[0x0001]).isEqualTo(0x1p-24f);
+    }
+
     static Stream<String> tensors() {
         Path zoo = SharedFiles.require("fixtures/quant/quant-zoo.gguf");
         try (GgufFile g = GgufFile.open(zoo)) {
