@@ -880,6 +880,55 @@ public abstract class Kernel {
             Arrays.fill(c, co, co + 8, 0f);
         }
 
+        /**
+         * {@link #dotLanes8} with the rows' block scales as floats from {@code d} (row k's at
+         * d[di + k·dApart ..], one per block): the same bits, without the scale lookup in the loop
+         * (5–9 % faster mini-moe decode; see {@link Matrix}'s scale tables).
+         */
+        void dotLanes8Scaled(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co, float[] d, int di, int dApart) {
+            long a0 = at, a1 = at + apart, a2 = at + 2 * apart, a3 = at + 3 * apart, a4 = at + 4 * apart, a5 = at + 5 * apart, a6 = at + 6 * apart, a7 = at + 7 * apart;
+            FloatVector t0 = FloatVector.zero(FP), t1 = FloatVector.zero(FP), t2 = FloatVector.zero(FP), t3 = FloatVector.zero(FP);
+            FloatVector t4 = FloatVector.zero(FP), t5 = FloatVector.zero(FP), t6 = FloatVector.zero(FP), t7 = FloatVector.zero(FP);
+            int xb = xo, s = di;
+            for (long o = 0, end = 34L * (n / 32); o < end; o += 34, xb += 32, s++) {
+                FloatVector xa = FloatVector.fromArray(FP, x, xb), xc = FloatVector.fromArray(FP, x, xb + 16);
+                t0 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a0 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s]), t0);
+                t1 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a1 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + dApart]), t1);
+                t2 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a2 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 2 * dApart]), t2);
+                t3 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a3 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 3 * dApart]), t3);
+                t4 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a4 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 4 * dApart]), t4);
+                t5 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a5 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 5 * dApart]), t5);
+                t6 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a6 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 6 * dApart]), t6);
+                t7 = ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 18, LE).convertShape(VectorOperators.B2F, FP, 0))
+                        .fma(xc, ((FloatVector) ByteVector.fromMemorySegment(B16, m, a7 + o + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(xa))
+                        .fma(FloatVector.broadcast(FP, d[s + 7 * dApart]), t7);
+            }
+            t0.intoArray(lanes, lo);
+            t1.intoArray(lanes, lo + 16);
+            t2.intoArray(lanes, lo + 32);
+            t3.intoArray(lanes, lo + 48);
+            t4.intoArray(lanes, lo + 64);
+            t5.intoArray(lanes, lo + 80);
+            t6.intoArray(lanes, lo + 96);
+            t7.intoArray(lanes, lo + 112);
+            Arrays.fill(c, co, co + 8, 0f);
+        }
+
+
         @Override
         public float dot(MemorySegment m, long at, float[] x, int xo, int n) {
             if (FP.length() == 16) return dotThroughLanes(m, at, x, xo, n, null, 0);

@@ -61,11 +61,14 @@ class KernelAllocationTest {
     }
 
     /** {@link #bytesPerProduct} in a new JVM with this one's flags and class path. */
-    private static long[] inFreshJvm(TensorType type) throws Exception {
+    private static long[] inFreshJvm(TensorType type) throws Exception { return inFreshJvm(type.name()); }
+
+    private static long[] inFreshJvm(String... args) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), KernelAllocationTest.class.getName(), type.name()));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), KernelAllocationTest.class.getName()));
+        command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as("fresh JVM: %s", out).isZero();
@@ -73,10 +76,19 @@ class KernelAllocationTest {
         return Arrays.stream(line.substring(6).split(" ")).mapToLong(Long::parseLong).toArray();
     }
 
-    /** The fresh JVM's entry point: one type's {@link #bytesPerProduct}. */
+    /** The fresh JVM's entry point: one type's {@link #bytesPerProduct} (with Q8_0 scale tables if a second argument says "tables"). */
     public static void main(String[] args) {
-        long[] bytes = bytesPerProduct(TensorType.valueOf(args[0]));
+        TensorType type = TensorType.valueOf(args[0]);
+        long[] bytes = Matrix.withScaleTables(args.length > 1 && args[1].equals("tables"), () -> bytesPerProduct(type));
         System.out.println("BYTES " + bytes[0] + " " + bytes[1] + " " + bytes[2]);
+    }
+
+    @org.junit.jupiter.api.Test
+    void q8ProductsWithScaleTablesAllocateNothing() throws Exception {
+        long[] bytes = Matrix.withScaleTables(true, () -> bytesPerProduct(TensorType.Q8_0));
+        if (Arrays.stream(bytes).sum() > 0) bytes = inFreshJvm("Q8_0", "tables"); // as in compiledProductsAllocateNothing
+        assertThat(bytes[0]).as("Q8_0 with scale tables, matVec").isZero();
+        assertThat(bytes[1]).as("Q8_0 with scale tables, 3 tokens").isZero();
     }
 
     @org.junit.jupiter.api.Test

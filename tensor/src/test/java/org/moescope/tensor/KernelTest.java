@@ -156,7 +156,10 @@ class KernelTest {
             int rows = 300;
             assertThat(kernel.writesLanes8(columns)).as("eight-row kernel for %d columns", columns).isEqualTo(Kernel.FP.length() == 16);
             MemorySegment m = randomRows(type, rows, columns, 61);
-            Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
+            for (boolean tables : new boolean[] {false, true}) { // the block scales converted in the loop, or read from the matrix's table
+            var tensor = new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m);
+            Matrix w = Matrix.withScaleTables(tables, () -> Matrix.of(tensor));
+            assertThat(w.hasScaleTable()).as("scale table").isEqualTo(tables && Kernel.FP.length() == 16);
             for (int[] range : new int[][] {{0, 16}, {5, 37}, {0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
                 for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
                     float[] x = gaussians(tokens * columns, 60 + tokens);
@@ -166,13 +169,25 @@ class KernelTest {
                     for (int t = 0; t < tokens; t++) {
                         for (int k = 0; k < rows; k++) {
                             float expected = k < range[0] || k >= range[1] ? Float.NaN : kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
-                            assertThat(Float.floatToIntBits(y[t * rows + k])).as("%d columns, rows %s, row %d token %d of %d: %s, not %s", columns,
-                                    Arrays.toString(range), k, t, tokens, y[t * rows + k], expected).isEqualTo(Float.floatToIntBits(expected));
+                            assertThat(Float.floatToIntBits(y[t * rows + k])).as("%d columns, tables %s, rows %s, row %d token %d of %d: %s, not %s", columns,
+                                    tables, Arrays.toString(range), k, t, tokens, y[t * rows + k], expected).isEqualTo(Float.floatToIntBits(expected));
                         }
                     }
                 }
             }
+            }
         }
+    }
+
+    @Test
+    void scaleTablesOnlyForSmallModels() {
+        assertThat(Matrix.scaleTablesFit(34_042_688)).as("mini-moe Q8_0").isTrue();
+        assertThat(Matrix.scaleTablesFit(7_359_634_208L)).as("OLMoE-1B-7B Q8_0").isFalse();
+        assertThat(Matrix.scaleTablesFit(Matrix.SCALE_TABLE_LIMIT / 4 * 34)).isTrue();
+        assertThat(Matrix.scaleTablesFit(Matrix.SCALE_TABLE_LIMIT / 4 * 34 + 34)).isFalse();
+        // outside withScaleTables there are none
+        MemorySegment m = randomRows(TensorType.Q8_0, 32, 256, 5);
+        assertThat(Matrix.of(new org.moescope.format.TensorData("w", TensorType.Q8_0, new long[] {32, 256}, m)).hasScaleTable()).isFalse();
     }
 
     @ParameterizedTest

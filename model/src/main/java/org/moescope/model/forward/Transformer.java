@@ -6,6 +6,7 @@ import org.moescope.model.hook.HookPoint;
 import org.moescope.model.hook.HookPoint.Kind;
 import org.moescope.model.hook.Hooks;
 import org.moescope.model.weights.ModelWeights;
+import org.moescope.tensor.Matrix;
 import org.moescope.tensor.Workers;
 
 /**
@@ -31,9 +32,16 @@ public final class Transformer {
     /** The model of a file, computing as its reference implementation does: llama.cpp for GGUF, transformers for HF folders. */
     public static Transformer of(org.moescope.model.ModelFile file) {
         org.moescope.tensor.JitFlags.checkOnce();
-        return new Transformer(file.config(), file.weights(),
-                file.format() == org.moescope.model.ModelFile.Format.GGUF ? Numerics.LLAMA_CPP : Numerics.FLOAT32);
+        Numerics numerics = file.format() == org.moescope.model.ModelFile.Format.GGUF ? Numerics.LLAMA_CPP : Numerics.FLOAT32;
+        // small models keep their Q8_0 block scales as floats too (Matrix.withScaleTables): faster decode, the
+        // same bits; -Dmoescope.scaleTables=false turns it off (to measure it)
+        long q8Bytes = file.storedTensors().stream().filter(t -> t.type() == org.moescope.format.TensorType.Q8_0).mapToLong(t -> t.data().byteSize()).sum();
+        boolean tables = Matrix.scaleTablesFit(q8Bytes) && !"false".equals(System.getProperty("moescope.scaleTables"));
+        return Matrix.withScaleTables(tables, () -> new Transformer(file.config(), file.weights(), numerics));
     }
+
+    /** Whether this model's Q8_0 products keep their block scales as floats (see {@link Matrix#withScaleTables}): the LM head's, as a witness. */
+    public boolean keepsScaleTables() { return output.matrix().hasScaleTable(); }
 
     public Transformer(ModelConfig config, ModelWeights weights, Numerics numerics) {
         this.config = config;
