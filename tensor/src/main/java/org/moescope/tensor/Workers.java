@@ -43,7 +43,13 @@ public final class Workers implements AutoCloseable {
     private final int threads;
     private final Thread[] pool;
     private final ReentrantLock lock = new ReentrantLock();
-    private volatile long generation;
+    /**
+     * The job count at signal[GENERATION], alone on its cache line: pool threads spin on it between
+     * jobs, and with it among the job's other fields every write the caller made to those (task, n,
+     * parts) moved the line back from a spinning thread first.
+     */
+    private final AtomicLongArray signal = new AtomicLongArray(2 * GENERATION);
+    private static final int GENERATION = 16;
     private volatile boolean closed;
     private final boolean[] parked;
 
@@ -101,7 +107,7 @@ public final class Workers implements AutoCloseable {
             failure.set(null);
             pending.set(chunks);
             for (int t = 0; t < threads; t++) regions.set(t * REGION_STRIDE, range(chunks * t / threads, chunks * (t + 1) / threads));
-            generation = generation + 1;
+            signal.incrementAndGet(GENERATION);
             for (int i = 0; i < pool.length; i++) if (parked[i + 1]) LockSupport.unpark(pool[i]);
             work(0);
             while (pending.get() > 0) Thread.onSpinWait();
@@ -150,25 +156,29 @@ public final class Workers implements AutoCloseable {
 
     private void loop(int index) {
         long seen = 0;
-        while (!closed) {
+        while (true) {
             int spins = 0;
-            while (generation == seen && !closed) {
+            long now;
+            while ((now = signal.get(GENERATION)) == seen) {
                 if (++spins < 20_000) {
                     Thread.onSpinWait();
                 } else {
+                    if (closed) return;
                     parked[index] = true;
-                    if (generation == seen && !closed) LockSupport.parkNanos(this, 1_000_000);
+                    if (signal.get(GENERATION) == seen && !closed) LockSupport.parkNanos(this, 1_000_000);
                     parked[index] = false;
                 }
             }
-            seen = generation;
-            if (!closed) work(index);
+            seen = now;
+            if (closed) return;
+            work(index);
         }
     }
 
     @Override
     public void close() {
         closed = true;
+        signal.incrementAndGet(GENERATION); // spinning threads see it and stop
         for (Thread t : pool) LockSupport.unpark(t);
     }
 }
