@@ -127,9 +127,10 @@ public abstract class Kernel {
 
     /**
      * {@link #dotLanes} of the eight rows at bytes at, at + apart, … at + 7·apart at once, the same
-     * bits for each: row k's vector at lanes[lo + 16k ..], the eight c's at c[co .. co + 7].
+     * bits for each: row k's vector at lanes[lo + 16k ..]. Only for kernels whose {@link #dotLanes}
+     * leaves no correction to subtract (no group sums: {@link #sumGroup} 0).
      */
-    void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+    void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo) {
         throw new UnsupportedOperationException(type + " has no eight-row lane output");
     }
 
@@ -837,7 +838,7 @@ public abstract class Kernel {
          * and 15.4 with four rows (docs/PERFORMANCE.md, "Eight streams").
          */
         @Override
-        void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co) {
+        void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo) {
             long a0 = at, a1 = at + apart, a2 = at + 2 * apart, a3 = at + 3 * apart, a4 = at + 4 * apart, a5 = at + 5 * apart, a6 = at + 6 * apart, a7 = at + 7 * apart;
             FloatVector t0 = FloatVector.zero(FP), t1 = FloatVector.zero(FP), t2 = FloatVector.zero(FP), t3 = FloatVector.zero(FP);
             FloatVector t4 = FloatVector.zero(FP), t5 = FloatVector.zero(FP), t6 = FloatVector.zero(FP), t7 = FloatVector.zero(FP);
@@ -877,7 +878,6 @@ public abstract class Kernel {
             t5.intoArray(lanes, lo + 80);
             t6.intoArray(lanes, lo + 96);
             t7.intoArray(lanes, lo + 112);
-            Arrays.fill(c, co, co + 8, 0f);
         }
 
         /**
@@ -885,7 +885,7 @@ public abstract class Kernel {
          * d[di + k·dApart ..], one per block): the same bits, without the scale lookup in the loop
          * (5–9 % faster mini-moe decode; see {@link Matrix}'s scale tables).
          */
-        void dotLanes8Scaled(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] c, int co, float[] d, int di, int dApart) {
+        void dotLanes8Scaled(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo, float[] d, int di, int dApart) {
             long a0 = at, a1 = at + apart, a2 = at + 2 * apart, a3 = at + 3 * apart, a4 = at + 4 * apart, a5 = at + 5 * apart, a6 = at + 6 * apart, a7 = at + 7 * apart;
             FloatVector t0 = FloatVector.zero(FP), t1 = FloatVector.zero(FP), t2 = FloatVector.zero(FP), t3 = FloatVector.zero(FP);
             FloatVector t4 = FloatVector.zero(FP), t5 = FloatVector.zero(FP), t6 = FloatVector.zero(FP), t7 = FloatVector.zero(FP);
@@ -925,7 +925,6 @@ public abstract class Kernel {
             t5.intoArray(lanes, lo + 80);
             t6.intoArray(lanes, lo + 96);
             t7.intoArray(lanes, lo + 112);
-            Arrays.fill(c, co, co + 8, 0f);
         }
 
 

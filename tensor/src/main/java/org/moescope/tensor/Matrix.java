@@ -139,7 +139,7 @@ public final class Matrix {
         float[] sums = group == 0 ? null : Kernel.groupSumBuffer(SUMS, tokens * groups);
         for (int t = 0; t < tokens && group > 0; t++) Kernel.groupSums(x, xOffset + t * xStride, columns, group, sums, Kernel.SUMS_AT + t * groups);
         int r = rowFrom;
-        if (rowTo - rowFrom >= 16 && kernel.writesLanes8(columns)) r = eightStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
+        if (rowTo - rowFrom >= 16 && group == 0 && kernel.writesLanes8(columns)) r = eightStreams(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
         if (rowTo - r >= 16 && kernel.writesLanes(columns)) {
             float[] lanes = LANES.get();
             for (; r + 16 <= rowTo; r += 16) {
@@ -148,7 +148,7 @@ public final class Matrix {
                     for (int k = 0; k < 16; k++) {
                         lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, Kernel.SUMS_AT + t * groups, lanes, 16 * k);
                     }
-                    reduce16(lanes, y, yt, 1, 8);
+                    reduce16(lanes, true, y, yt, 1, 8);
                 }
             }
         }
@@ -178,13 +178,13 @@ public final class Matrix {
                 if (scales != null) {
                     Kernel.Q8Kernel q8 = (Kernel.Q8Kernel) kernel;
                     int blocks = columns / 32;
-                    q8.dotLanes8Scaled(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, lanes, Kernel.TILE_LANES, scales, (rowFrom + i) * blocks, part * blocks);
-                    q8.dotLanes8Scaled(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, lanes, Kernel.TILE_LANES + 8, scales, (rowFrom + i + 1) * blocks, part * blocks);
+                    q8.dotLanes8Scaled(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, scales, (rowFrom + i) * blocks, part * blocks);
+                    q8.dotLanes8Scaled(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, scales, (rowFrom + i + 1) * blocks, part * blocks);
                 } else {
-                    kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, lanes, Kernel.TILE_LANES);
-                    kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, lanes, Kernel.TILE_LANES + 8);
+                    kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0);
+                    kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128);
                 }
-                reduce16(lanes, y, yt, part, 1); // lane vector 8k + j: row rowFrom + j·part + i + k
+                reduce16(lanes, false, y, yt, part, 1); // lane vector 8k + j: row rowFrom + j·part + i + k
             }
         }
         return rowFrom + 8 * part;
@@ -192,13 +192,16 @@ public final class Matrix {
 
     /**
      * The 16 lane vectors at lanes[16s ..] added up ({@link Kernel#packedButterflies}), each less its
-     * correction at lanes[TILE_LANES + s], into y: vector s = 8k + j (k &lt; 2, j &lt; 8) to
-     * y[at + j·jStep + k·kStep].
+     * correction at lanes[TILE_LANES + s] where {@code corrected}, into y: vector s = 8k + j (k &lt; 2,
+     * j &lt; 8) to y[at + j·jStep + k·kStep].
      */
-    private static void reduce16(float[] lanes, float[] y, int at, int jStep, int kStep) {
+    private static void reduce16(float[] lanes, boolean corrected, float[] y, int at, int jStep, int kStep) {
         Kernel.packedButterflies(lanes);
         for (int k = 0; k < 2; k++) {
-            for (int j = 0; j < 8; j++) y[at + j * jStep + k * kStep] = lanes[256 + Kernel.LANE_OF[8 * k + j]] - lanes[Kernel.TILE_LANES + 8 * k + j];
+            for (int j = 0; j < 8; j++) {
+                float sum = lanes[256 + Kernel.LANE_OF[8 * k + j]];
+                y[at + j * jStep + k * kStep] = corrected ? sum - lanes[Kernel.TILE_LANES + 8 * k + j] : sum;
+            }
         }
     }
 
