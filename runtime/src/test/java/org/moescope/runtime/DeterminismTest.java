@@ -2,7 +2,6 @@ package org.moescope.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,8 +17,7 @@ import org.moescope.model.hook.Batch;
 class DeterminismTest {
     @Test
     void logitsAreBitIdenticalFromTheFirstPassOn() {
-        Path path = Path.of("").toAbsolutePath().getParent().resolve("models/micro-moe-q8_0.gguf");
-        try (ModelFile file = ModelFile.open(path)) {
+        try (ModelFile file = ModelFile.open(EmbeddedModel.path())) {
             TextModel model = TextModel.open(file);
             List<float[]> first = new ArrayList<>();
             for (int round = 0; round < 3; round++) {

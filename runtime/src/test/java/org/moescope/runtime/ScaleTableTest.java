@@ -2,8 +2,6 @@ package org.moescope.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
-
 import org.junit.jupiter.api.Test;
 import org.moescope.model.ModelFile;
 import org.moescope.model.forward.Transformer;
@@ -18,8 +16,7 @@ import org.moescope.tensor.Matrix;
 class ScaleTableTest {
     @Test
     void decodeWithScaleTablesIsBitIdentical() {
-        Path path = Path.of("").toAbsolutePath().getParent().resolve("models/micro-moe-q8_0.gguf");
-        try (ModelFile file = ModelFile.open(path)) {
+        try (ModelFile file = ModelFile.open(EmbeddedModel.path())) {
             Transformer with = Transformer.of(file);
             Transformer without;
             System.setProperty("moescope.scaleTables", "false");
