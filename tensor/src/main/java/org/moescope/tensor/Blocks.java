@@ -28,8 +28,9 @@ public final class Blocks {
 
     /**
      * Every f16 value as a float, indexed by its 16 bits: {@link #half} as one L1 load. The Q8_0
-     * decode kernels read their block scales through it: the conversion ({@code vcvtph2ps}, moves and
-     * a broadcast on x86) was a fifth of their vector work (docs/PERFORMANCE.md, "Scales from a table").
+     * decode kernels read their block scales through it: converting them ({@code vcvtph2ps}, moves
+     * and a broadcast on x86) held the eight-row kernel to 55–60 % of its speed without scales
+     * (docs/PERFORMANCE.md, "Sixth session of 2026-12-04").
      */
     static final float[] HALVES = new float[1 << 16];
 
