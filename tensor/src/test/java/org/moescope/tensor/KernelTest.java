@@ -157,24 +157,24 @@ class KernelTest {
             assertThat(kernel.writesLanes8(columns)).as("eight-row kernel for %d columns", columns).isEqualTo(Kernel.FP.length() == 16);
             MemorySegment m = randomRows(type, rows, columns, 61);
             for (boolean tables : new boolean[] {false, true}) { // the block scales converted in the loop, or read from the matrix's table
-            var tensor = new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m);
-            Matrix w = Matrix.withScaleTables(tables, () -> Matrix.of(tensor));
-            assertThat(w.hasScaleTable()).as("scale table").isEqualTo(tables && Kernel.FP.length() == 16);
-            for (int[] range : new int[][] {{0, 16}, {5, 37}, {0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
-                for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
-                    float[] x = gaussians(tokens * columns, 60 + tokens);
-                    float[] y = new float[tokens * rows];
-                    Arrays.fill(y, Float.NaN);
-                    w.matMulRows(x, 0, columns, tokens, y, 0, rows, range[0], range[1]);
-                    for (int t = 0; t < tokens; t++) {
-                        for (int k = 0; k < rows; k++) {
-                            float expected = k < range[0] || k >= range[1] ? Float.NaN : kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
-                            assertThat(Float.floatToIntBits(y[t * rows + k])).as("%d columns, tables %s, rows %s, row %d token %d of %d: %s, not %s", columns,
-                                    tables, Arrays.toString(range), k, t, tokens, y[t * rows + k], expected).isEqualTo(Float.floatToIntBits(expected));
+                var tensor = new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m);
+                Matrix w = Matrix.withScaleTables(tables, () -> Matrix.of(tensor));
+                assertThat(w.hasScaleTable()).as("scale table").isEqualTo(tables && Kernel.FP.length() == 16);
+                for (int[] range : new int[][] {{0, 16}, {5, 37}, {0, 128}, {0, rows}, {3, 280}, {10, 150}, {150, 300}, {7, 100}}) {
+                    for (int tokens = 1; tokens <= Matrix.ROW_EXACT_TOKENS; tokens++) {
+                        float[] x = gaussians(tokens * columns, 60 + tokens);
+                        float[] y = new float[tokens * rows];
+                        Arrays.fill(y, Float.NaN);
+                        w.matMulRows(x, 0, columns, tokens, y, 0, rows, range[0], range[1]);
+                        for (int t = 0; t < tokens; t++) {
+                            for (int k = 0; k < rows; k++) {
+                                float expected = k < range[0] || k >= range[1] ? Float.NaN : kernel.dot(m, k * type.bytesFor(columns), x, t * columns, columns);
+                                assertThat(Float.floatToIntBits(y[t * rows + k])).as("%d columns, tables %s, rows %s, row %d token %d of %d: %s, not %s", columns,
+                                        tables, Arrays.toString(range), k, t, tokens, y[t * rows + k], expected).isEqualTo(Float.floatToIntBits(expected));
+                            }
                         }
                     }
                 }
-            }
             }
         }
     }
