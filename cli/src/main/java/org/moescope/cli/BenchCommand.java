@@ -18,6 +18,7 @@ import org.moescope.probe.profile.CompositeHooks;
 import org.moescope.probe.trace.TraceRecorder;
 import org.moescope.probe.trace.TraceStore;
 import org.moescope.runtime.Session;
+import org.moescope.tensor.Workers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -54,6 +55,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "during tg, record every token's routing and write it to this DuckDB file (as `trace` does), timed with the decoding; "
                     + "plain passes alternate with the recorded ones and the cost is reported") java.nio.file.Path trace;
 
+    @Option(names = "--jobs",
+            description = "also show where the measured time goes: for each kind of parallel job (products by shape and type, experts, attention, ...) "
+                    + "its jobs and microseconds per token, its share of the time, the calling thread's wait for the other threads at the jobs' ends, "
+                    + "and the threads' idle share inside them; the rest of the time ran on the calling thread alone") boolean jobs;
+
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
@@ -88,13 +94,22 @@ final class BenchCommand implements Callable<Integer> {
                     s.feed(ids, Batch.Phase.PROMPT);
                     warm.passed(System.nanoTime() - start);
                 }
+                Workers.JobTimes times = jobs ? Workers.shared().startRecording() : null;
+                Workers.shared().stopRecording();
+                long measured = 0;
                 for (int r = 0; r < repetitions; r++) {
                     s.rewind(0);
+                    if (times != null) Workers.shared().startRecording(times);
                     long start = System.nanoTime();
                     s.feed(ids, Batch.Phase.PROMPT);
-                    rates[r] = prompt / ((System.nanoTime() - start) / 1e9);
+                    long took = System.nanoTime() - start;
+                    Workers.shared().stopRecording();
+                    measured += took;
+                    rates[r] = prompt / (took / 1e9);
                 }
-                results.add(result(file, "pp" + prompt, rates));
+                Map<String, Object> ppResult = result(file, "pp" + prompt, rates);
+                if (times != null) ppResult.put("jobs", jobRows(times, measured, (long) prompt * repetitions));
+                results.add(ppResult);
             }
             if (generate > 0) {
                 // with hooks (--profile, --trace), plain passes alternate with the hooked ones (ABBA), so that
@@ -114,14 +129,21 @@ final class BenchCommand implements Callable<Integer> {
                     warm.passed(System.nanoTime() - start);
                 }
                 if (recorder != null) recorder.reset();
+                Workers.JobTimes times = jobs ? Workers.shared().startRecording() : null;
+                Workers.shared().stopRecording();
+                long measured = 0;
                 for (int r = 0; r < repetitions; r++) {
                     boolean[] order = !paired ? new boolean[] {true} : r % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false};
                     for (boolean hooked : order) {
                         s.setHooks(hooked ? hooks : Hooks.NONE);
                         s.rewind(0);
                         s.feed(ids, 0, 1, Batch.Phase.PROMPT);
+                        if (times != null) Workers.shared().startRecording(times);
                         long start = System.nanoTime();
                         for (int i = 1; i <= generate; i++) s.feed(ids, i, 1, Batch.Phase.GENERATED);
+                        long took = System.nanoTime() - start;
+                        Workers.shared().stopRecording();
+                        measured += took;
                         if (hooked && store != null) {
                             int[] tokens = java.util.Arrays.copyOf(ids, generate + 1);
                             String[] pieces = new String[tokens.length];
@@ -129,7 +151,7 @@ final class BenchCommand implements Callable<Integer> {
                             store.writeSequence(run, r, tokens, pieces, 1, recorder.routes(), recorder.captures());
                         }
                         if (recorder != null) recorder.reset();
-                        double rate = generate / ((System.nanoTime() - start) / 1e9);
+                        double rate = generate / (took / 1e9);
                         if (hooked) rates[r] = rate;
                         else plainRates[r] = rate;
                     }
@@ -144,6 +166,7 @@ final class BenchCommand implements Callable<Integer> {
                     hookedResult.put("cost_stddev", costStats[1]);
                     results.add(result(file, "tg" + generate + " plain", plainRates));
                 }
+                if (times != null) hookedResult.put("jobs", jobRows(times, measured, (long) generate * repetitions * (paired ? 2 : 1)));
                 results.add(hookedResult);
             }
             if (memory) {
@@ -197,6 +220,34 @@ final class BenchCommand implements Callable<Integer> {
         void passed(long nanos) { last[passes++ % last.length] = nanos; }
     }
 
+    /**
+     * The recorded jobs by kind, largest share first, then the time outside any job (the calling
+     * thread alone: norms, routing, small products, sampling) as kind "outside jobs".
+     */
+    private static List<Map<String, Object>> jobRows(Workers.JobTimes times, long measuredNanos, long tokens) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        long inJobs = 0;
+        for (var e : times.kinds().entrySet()) {
+            long[] k = e.getValue();
+            inJobs += k[1];
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("kind", e.getKey());
+            row.put("jobs_per_token", (double) k[0] / tokens);
+            row.put("microseconds_per_token", k[1] / 1e3 / tokens);
+            row.put("share", (double) k[1] / measuredNanos);
+            row.put("end_wait_share", k[1] == 0 ? 0.0 : (double) k[2] / k[1]);
+            row.put("idle_share", k[1] == 0 ? 0.0 : (double) k[3] / ((double) times.threads() * k[1]));
+            rows.add(row);
+        }
+        rows.sort((a, b) -> Double.compare((double) b.get("share"), (double) a.get("share")));
+        Map<String, Object> outside = new LinkedHashMap<>();
+        outside.put("kind", "outside jobs");
+        outside.put("microseconds_per_token", Math.max(0, measuredNanos - inJobs) / 1e3 / tokens);
+        outside.put("share", Math.max(0, measuredNanos - inJobs) / (double) measuredNanos);
+        rows.add(outside);
+        return rows;
+    }
+
     /** Mean and sample standard deviation of the values. */
     private static double[] meanSd(double[] values) {
         double mean = 0;
@@ -240,6 +291,22 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("| %-28s | %8.2f MiB | %7.2f M | %7d | %10s | %8.2f ± %7.2f |%n", r.get("model"),
                     ((Long) r.get("size_bytes")) / 1048576.0, ((Long) r.get("parameters")) / 1e6, r.get("threads"), r.get("test"),
                     r.get("tokens_per_second"), r.get("stddev"));
+        }
+        for (var r : results) {
+            if (!r.containsKey("jobs")) continue;
+            out.printf("%nwhere %s's time goes (%d threads; per token, over the measured passes):%n", r.get("test"), r.get("threads"));
+            out.printf("| %-44s | %10s | %10s | %7s | %8s | %6s |%n", "job", "jobs/token", "µs/token", "share", "end wait", "idle");
+            out.printf("| %-44s | %10s | %10s | %7s | %8s | %6s |%n", "-".repeat(44), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(8), "-".repeat(6));
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> rows = (List<Map<String, Object>>) r.get("jobs");
+            for (var row : rows) {
+                boolean job = row.containsKey("jobs_per_token");
+                out.printf("| %-44s | %10s | %10.1f | %6.1f%% | %8s | %6s |%n", job ? row.get("kind") : "outside jobs (the calling thread alone)",
+                        job ? String.format("%.2f", row.get("jobs_per_token")) : "", row.get("microseconds_per_token"), 100 * (double) row.get("share"),
+                        job ? String.format("%.1f%%", 100 * (double) row.get("end_wait_share")) : "",
+                        job ? String.format("%.1f%%", 100 * (double) row.get("idle_share")) : "");
+            }
+            out.println("end wait: the calling thread's wait for the others' last chunks, of the jobs' time; idle: thread time inside the jobs not spent working");
         }
         for (var r : results) {
             if (r.containsKey("cost_percent")) {

@@ -36,7 +36,7 @@ final class MemoryBandwidth {
             for (int r = 0; r < repetitions; r++) {
                 long slice = bytes / parts / 512 * 512; // eight parts of whole 64-byte vectors
                 long start = System.nanoTime();
-                workers.parallelFor(parts, (from, to, worker) -> {
+                workers.parallelFor("memory read", parts, (from, to, worker) -> {
                     for (int p = from; p < to; p++) sink[p] += sum(buffer, p * slice, slice);
                 });
                 double seconds = (System.nanoTime() - start) / 1e9;

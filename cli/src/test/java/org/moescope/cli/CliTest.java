@@ -82,6 +82,36 @@ class CliTest {
     }
 
     @Test
+    void benchJobsSaysWhereTheTimeGoes() throws Exception {
+        // embedded micro-moe on two threads: decode's expert chunks and the output product are parallel jobs
+        Run r = run("bench", "-p", "8", "-n", "4", "-r", "2", "-w", "1", "-t", "2", "--json", "--jobs");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode results = new ObjectMapper().readTree(r.out());
+        for (JsonNode test : results) {
+            JsonNode jobs = test.get("jobs");
+            assertThat(jobs).as(test.get("test").asText()).isNotNull();
+            double shares = 0;
+            java.util.List<String> kinds = new java.util.ArrayList<>();
+            for (JsonNode job : jobs) {
+                kinds.add(job.get("kind").asText());
+                shares += job.get("share").asDouble();
+                assertThat(job.get("microseconds_per_token").asDouble()).isNotNegative();
+                if (job.has("end_wait_share")) {
+                    assertThat(job.get("end_wait_share").asDouble()).isBetween(0.0, 1.0);
+                    assertThat(job.get("idle_share").asDouble()).isBetween(0.0, 1.0);
+                    assertThat(job.get("jobs_per_token").asDouble()).isPositive();
+                }
+            }
+            assertThat(kinds.getLast()).isEqualTo("outside jobs");
+            assertThat(shares).as("the jobs and the time outside them make up the measured time").isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+            if (test.get("test").asText().startsWith("tg")) assertThat(kinds).contains("experts in chunks").anyMatch(k -> k.startsWith("product 4096×128"));
+        }
+        Run text = run("bench", "-p", "0", "-n", "4", "-r", "1", "-w", "1", "-t", "2", "--jobs");
+        assertThat(text.code()).as(text.err()).isZero();
+        assertThat(text.out()).contains("where tg4's time goes (2 threads").contains("| experts in chunks").contains("outside jobs (the calling thread alone)");
+    }
+
+    @Test
     void inspectOfABrokenFileIsOneClearLine() throws Exception {
         Path bad = dir.resolve("bad.gguf");
         java.nio.file.Files.write(bad, new byte[] {'G', 'G', 'U', 'X', 3, 0, 0, 0});

@@ -142,4 +142,47 @@ class WorkersTest {
             Thread.currentThread().interrupt();
         }
     }
+
+    /**
+     * bench --jobs: while recording, each job is counted under its kind with its wall time, the
+     * calling thread's wait at its end and the threads' time outside the task; nested calls count
+     * inside the job that made them; nothing is recorded once stopped.
+     */
+    @Test
+    void recordedJobsAreTimedByKind() {
+        try (Workers w = new Workers(2)) {
+            w.parallelFor("before", 4, (from, to, worker) -> {});
+            Workers.JobTimes times = w.startRecording();
+            for (int job = 0; job < 5; job++) {
+                // the pool thread's chunk takes ~2 ms, the caller's none: the caller waits at the end
+                w.parallelFor("uneven", 2, 2, (from, to, worker) -> {
+                    if (from == 1) sleep(2);
+                });
+            }
+            w.parallelFor("nesting", 1, (from, to, worker) -> w.parallelFor("nested", 8, (a, b, c) -> sleep(1)));
+            w.stopRecording();
+            w.parallelFor("after", 4, (from, to, worker) -> {});
+
+            var kinds = times.kinds();
+            assertThat(kinds.keySet()).containsExactly("uneven", "nesting");
+            long[] uneven = kinds.get("uneven");
+            assertThat(uneven[0]).isEqualTo(5);
+            assertThat(uneven[1]).as("wall").isGreaterThanOrEqualTo(5 * 2_000_000L);
+            assertThat(uneven[2]).as("end wait").isBetween(uneven[1] / 2, uneven[1]);
+            assertThat(uneven[3]).as("idle thread time").isBetween(uneven[1] / 2, 2 * uneven[1]);
+            long[] nesting = kinds.get("nesting");
+            // one chunk run in place by the caller: the nested job's time is its time, the other thread idle throughout
+            assertThat(nesting[0]).isEqualTo(1);
+            assertThat(nesting[1]).isGreaterThanOrEqualTo(1_000_000L);
+            assertThat(nesting[3]).isGreaterThanOrEqualTo(nesting[1]);
+        }
+    }
+
+    @Test
+    void aTableOfAnotherPoolIsRefused() {
+        try (Workers two = new Workers(2); Workers three = new Workers(3)) {
+            Workers.JobTimes times = two.startRecording();
+            assertThatThrownBy(() -> three.startRecording(times)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2");
+        }
+    }
 }

@@ -47,7 +47,7 @@ final class GroupedQueryAttention implements Attention {
         int valueDim = config.valueHeadDim();
         // new keys and values are computed, normalised and rotated here, then stored in the cache
         Linear.applyTogether(in, n, qkv, s.queryKeyValue);
-        if (TokenJobs.split(n)) Workers.shared().parallelFor(n, (from, to, worker) -> normAndRotate(s, batch, from, to));
+        if (TokenJobs.split(n)) Workers.shared().parallelFor("q/k norm + rope", n, (from, to, worker) -> normAndRotate(s, batch, from, to));
         else normAndRotate(s, batch, 0, n);
         s.store(layer, batch, s.newKeys, config.keyWidth(), s.newValues, config.valueWidth());
         // every (token, head) pair on its own, or (four tokens, head) where there are several tokens:
@@ -64,7 +64,7 @@ final class GroupedQueryAttention implements Attention {
             task.batch = batch;
             task.tokensPerUnit = tokensPerUnit;
             try {
-                workers.parallelFor(units, Math.min(units, 16 * workers.threads()), task);
+                workers.parallelFor("attention", units, Math.min(units, 16 * workers.threads()), task);
             } finally {
                 task.attention = null;
                 task.batch = null;

@@ -26,6 +26,8 @@ public final class Linear {
     private final int in;
     private final int out;
     private final ActivationQuantizer.Format activations;
+    /** This product's jobs in Workers' timing table: its shape and type. */
+    private final String job;
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
 
     public Linear(TensorData weight, TensorData bias) {
@@ -38,6 +40,7 @@ public final class Linear {
         this.out = matrix.rows();
         this.bias = bias == null ? null : Dequantize.all(bias);
         this.activations = numerics == Numerics.LLAMA_CPP ? matrix.kernel().activationFormat() : ActivationQuantizer.Format.F32;
+        this.job = "product " + out + "×" + in + " " + matrix.type();
     }
 
     public static Linear of(TensorData weight, Numerics numerics) { return new Linear(weight, null, numerics); }
@@ -91,7 +94,7 @@ public final class Linear {
         task.products = ls;
         task.outputs = ys;
         try {
-            w.parallelFor(total, ROW_CHUNKS * w.threads(), task);
+            w.parallelFor("products of one input", total, ROW_CHUNKS * w.threads(), task);
         } finally {
             task.products = null;
             task.outputs = null;
@@ -166,7 +169,7 @@ public final class Linear {
             task.result = result;
             task.tokens = tokens;
             try {
-                w.parallelFor(out, parts, task);
+                w.parallelFor(job, out, parts, task);
             } finally {
                 task.product = null;
                 task.input = task.result = null;
@@ -236,8 +239,8 @@ public final class Linear {
         };
         // the work is the weights times the tokens: a router's few rows over a prompt are worth both threads
         if (parallel && work * tp >= PARALLEL_THRESHOLD * TOKEN_LANES_FROM) {
-            Workers.shared().parallelFor(tp / 16, prepare);
-            Workers.shared().parallelFor(rows, task);
+            Workers.shared().parallelFor("prompt: inputs into lanes", tp / 16, prepare);
+            Workers.shared().parallelFor("prompt: products in lanes", rows, task);
         } else {
             prepare.run(0, tp / 16, 0);
             task.run(0, rows, 0);

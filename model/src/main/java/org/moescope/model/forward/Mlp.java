@@ -79,11 +79,11 @@ final class Mlp {
         float[][] gu = {g, u};
         Workers.RangeTask gateUp = (from, to, worker) -> Linear.applyTokens(gateAndUp, xt, tp, gu, from, to);
         Workers.RangeTask downRows = (from, to, worker) -> down.applyTokens(g, tp, yt, from, to);
-        if (parallel) Workers.shared().parallelFor(2 * width, gateUp);
+        if (parallel) Workers.shared().parallelFor("prompt: expert gate/up in lanes", 2 * width, gateUp);
         else gateUp.run(0, 2 * width, 0);
         activate(g, u, 0, width * tp);
         down.roundTokens(g, tp);
-        if (parallel) Workers.shared().parallelFor(hidden, downRows);
+        if (parallel) Workers.shared().parallelFor("prompt: expert down in lanes", hidden, downRows);
         else downRows.run(0, hidden, 0);
         Matrix.untransposeTokens(yt, tp, hidden, n, y, yOffset, hidden);
     }

@@ -60,7 +60,7 @@ final class MoeBlock {
         // a prompt's tokens are routed, copied to their experts' rows and combined on all threads;
         // routing rules come from the hooks, which are asked on the calling thread
         boolean split = TokenJobs.split(n);
-        if (split && !rules) Workers.shared().parallelFor(n, (from, to, worker) -> route(s, logits, from, to, null, batch, stride));
+        if (split && !rules) Workers.shared().parallelFor("routing", n, (from, to, worker) -> route(s, logits, from, to, null, batch, stride));
         else route(s, logits, 0, n, rules ? hooks : null, batch, stride);
         if (hooks.active(Kind.ROUTER_TOPK, layer)) reportTopK(s, batch, hooks, stride);
 
@@ -93,7 +93,7 @@ final class MoeBlock {
                 s.selectedRows[t * stride + i] = row;
             }
         }
-        if (split) workers.parallelFor(n, (from, to, worker) -> copyRows(s, in, from, to, stride, rounding));
+        if (split) workers.parallelFor("rows to experts", n, (from, to, worker) -> copyRows(s, in, from, to, stride, rounding));
         else copyRows(s, in, 0, n, stride, rounding);
         if (expertHook || activeCount == 1 || workers.threads() == 1) {
             for (int a = 0; a < activeCount; a++) runExpert(s, s.activeExperts[a], 0, true);
@@ -104,7 +104,7 @@ final class MoeBlock {
             // first in each thread's share, so that what is left to share at the end is small
             int[] order = s.expertOrder;
             balance(s.activeExperts, activeCount, count, order, s.expertSorted, s.runFilled, s.runLoad);
-            workers.parallelFor(activeCount, activeCount, (from, to, worker) -> {
+            workers.parallelFor("experts side by side", activeCount, activeCount, (from, to, worker) -> {
                 for (int a = from; a < to; a++) runExpert(s, order[a], worker, false);
             });
         }
@@ -115,7 +115,7 @@ final class MoeBlock {
                 hooks.at(HookPoint.expert(layer, e), batch, Arrays.copyOfRange(s.expertOut, offset[e] * hidden, (offset[e] + count[e]) * hidden), 0, hidden);
             }
         }
-        if (split) workers.parallelFor(n, (from, to, worker) -> combine(s, out, from, to, stride));
+        if (split) workers.parallelFor("experts combined", n, (from, to, worker) -> combine(s, out, from, to, stride));
         else combine(s, out, 0, n, stride);
         if (shared != null) {
             shared.forward(in, s.sharedOut, n, s.sharedGateBuffer, s.sharedUpBuffer);
@@ -285,7 +285,7 @@ final class MoeBlock {
         ExpertChunks task = s.expertChunksTask;
         task.block = this;
         task.activeCount = activeCount;
-        workers.parallelFor(workers.threads(), workers.threads(), task);
+        workers.parallelFor("experts in chunks", workers.threads(), workers.threads(), task);
         task.block = null;
     }
 

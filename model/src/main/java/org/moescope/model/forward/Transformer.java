@@ -336,7 +336,7 @@ public final class Transformer {
      * is given); a prompt's tokens split across the threads ({@link TokenJobs}).
      */
     private void addAndNorm(float[] x, float[] branch, float scale, RmsNorm norm, float[] normed, int n) {
-        if (TokenJobs.split(n)) Workers.shared().parallelFor(n, (from, to, worker) -> addAndNorm(x, branch, scale, norm, normed, from, to));
+        if (TokenJobs.split(n)) Workers.shared().parallelFor("residual add + norm", n, (from, to, worker) -> addAndNorm(x, branch, scale, norm, normed, from, to));
         else addAndNorm(x, branch, scale, norm, normed, 0, n);
     }
 
