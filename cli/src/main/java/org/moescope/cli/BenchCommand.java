@@ -94,8 +94,7 @@ final class BenchCommand implements Callable<Integer> {
                     s.feed(ids, Batch.Phase.PROMPT);
                     warm.passed(System.nanoTime() - start);
                 }
-                Workers.JobTimes times = jobs ? Workers.shared().startRecording() : null;
-                Workers.shared().stopRecording();
+                Workers.JobTimes times = jobs ? Workers.shared().newJobTimes() : null; // the measured passes only
                 long measured = 0;
                 for (int r = 0; r < repetitions; r++) {
                     s.rewind(0);
@@ -129,8 +128,7 @@ final class BenchCommand implements Callable<Integer> {
                     warm.passed(System.nanoTime() - start);
                 }
                 if (recorder != null) recorder.reset();
-                Workers.JobTimes times = jobs ? Workers.shared().startRecording() : null;
-                Workers.shared().stopRecording();
+                Workers.JobTimes times = jobs ? Workers.shared().newJobTimes() : null; // the measured passes only
                 long measured = 0;
                 for (int r = 0; r < repetitions; r++) {
                     boolean[] order = !paired ? new boolean[] {true} : r % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false};

@@ -167,10 +167,13 @@ public final class Workers implements AutoCloseable {
      * field read per job and chunk while off.
      */
     public JobTimes startRecording() {
-        JobTimes t = new JobTimes(threads);
+        JobTimes t = newJobTimes();
         startRecording(t);
         return t;
     }
+
+    /** An empty table for this pool's jobs, to record into pass by pass ({@link #startRecording(JobTimes)}). */
+    public JobTimes newJobTimes() { return new JobTimes(threads); }
 
     /** Records on into a table of this pool's ({@link #startRecording()}): passes measured one by one add up. */
     public void startRecording(JobTimes into) {
