@@ -58,7 +58,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--jobs",
             description = "also show where the measured time goes: for each kind of parallel job (products by shape and type, experts, attention, ...) "
                     + "its jobs and microseconds per token, its share of the time, the calling thread's wait for the other threads at the jobs' ends, "
-                    + "and the threads' idle share inside them; the rest of the time ran on the calling thread alone") boolean jobs;
+                    + "and the threads' idle share inside them; the rest of the time ran on the calling thread alone (recording reads the clock twice "
+                    + "a chunk: compare jobs of a few microseconds within one run)") boolean jobs;
 
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
