@@ -835,10 +835,11 @@ public abstract class Kernel {
          * so would two blocks per step (16 copies: 0.1 GB/s in a probe). Decoding OLMoE-shaped Q8_0
          * rows from memory on two threads, a probe read 20.7 GB/s this way against 12.3 row by row
          * and 15.4 with four rows (docs/PERFORMANCE.md, "Eight streams"). The loop counts blocks in
-         * an int, addresses computed from it: with a long byte offset bumped by 34 C2 kept a long
-         * loop with the scale-table index checked per row and twice as many registers spilled
-         * (157 → 133 instructions a step here, 178 → 138 in {@link #dotLanes8Scaled}; mini-moe
-         * decode 5–9 % faster on one thread).
+         * an int and computes the addresses from it: with a long byte offset bumped by 34, C2 kept
+         * a long loop, spilled more registers (18 moves between general and vector registers a
+         * step here, against 3) and, in {@link #dotLanes8Scaled}, bounds-checked every row's scale
+         * each step (157 → 133 instructions a step here, 178 → 138 there; mini-moe decode +2–9 %
+         * on one thread, the same bits).
          */
         @Override
         void dotLanes8(MemorySegment m, long at, long apart, float[] x, int xo, int n, float[] lanes, int lo) {
