@@ -16,7 +16,7 @@ public final class Linear {
     /** Below this many weight elements a product is not worth splitting across threads. */
     private static final long PARALLEL_THRESHOLD = 1 << 16;
     /**
-     * Chunks per thread of a product computed row by row (see {@link Workers#parallelFor(int, int, Workers.RangeTask)}):
+     * Chunks per thread of a product computed row by row (see {@link Workers#parallelFor(String, int, int, Workers.RangeTask)}):
      * a thread slowed by the machine hands its last chunks to the others instead of holding the job up.
      */
     private static final int ROW_CHUNKS = 8;
