@@ -286,26 +286,29 @@ public final class Matrix {
      * Prefill with the tokens in the vector lanes (where {@link #tokenLanesAvailable}): for rows r in
      * [rowFrom, rowTo) and all tp lanes t, yt[r·tp + t] = Σ_c W[r][c]·xt[c·tp + t], summed over
      * the columns in order, one fused multiply-add at a time. 8 decoded weight rows at a time meet
-     * 16 tokens at a time ({@link Kernel#rows8Tokens16}): no lane is ever reduced, and each token's
-     * outputs are independent of the others in the batch.
+     * 32 tokens at a time ({@link Kernel#rows8Tokens32Strided}; the 16 left over by
+     * {@link Kernel#rows8Tokens16Strided}): no lane is ever reduced, and each token's outputs are
+     * independent of the others in the batch. Rows longer than {@link Kernel#ROW_STRIDE} go 8 × 16
+     * back to back ({@link Kernel#rows8Tokens16}).
      */
     public void matMulTokens(float[] xt, int tp, float[] yt, int rowFrom, int rowTo) {
+        // rows decoded Kernel.ROW_STRIDE apart where they fit (constant offsets in the tiles), else back to back
+        boolean strided = columns <= Kernel.ROW_STRIDE;
+        int stride = strided ? Kernel.ROW_STRIDE : columns;
         float[][] buffers = ROWS8.get();
-        if (buffers[0].length < 8 * columns) buffers[0] = new float[8 * columns];
+        if (buffers[0].length < 7 * stride + columns) buffers[0] = new float[7 * stride + columns];
         float[] rows8 = buffers[0];
         int r = rowFrom;
-        // up to 64 lanes, 4 rows × 32 tokens at a time: fewer loads per multiply-add (25-30 % more
-        // per second at 32 lanes). Wider, 8 × 16: the activations (tp × columns floats) outgrow L1,
-        // and 4 × 32 reads them twice as often per multiply-add as 8 × 16 (at 128 lanes it ran 8 %
-        // slower, with or without padding between the activation rows)
-        int pairs = tp <= 64 ? tp / 32 * 32 : 0;
         for (; r + 8 <= rowTo; r += 8) {
-            for (int k = 0; k < 8; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * columns, columns);
-            for (int t0 = 0; t0 < pairs; t0 += 32) {
-                Kernel.rows4Tokens32(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0, tp);
-                Kernel.rows4Tokens32(rows8, 4 * columns, columns, xt, tp, t0, yt, (r + 4) * tp + t0, tp);
+            for (int k = 0; k < 8; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * stride, columns);
+            if (strided) {
+                // 8 rows × 32 tokens at a time: each broadcast weight serves two token vectors
+                int t0 = 0;
+                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows8Tokens32Strided(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                if (t0 < tp) Kernel.rows8Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+            } else {
+                for (int t0 = 0; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
             }
-            for (int t0 = pairs; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, rows8, 0, columns);

@@ -219,13 +219,15 @@ class KernelTest {
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
     void tokensInLanesSumEachRowInOrder(TensorType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
-        // 21 tokens in 32 lanes (4 rows × 32 tokens at a time), 37 in 48 (one 32-token pair and one part-filled
-        // group of 16) and 70 in 80 (16 at a time); rows 3..36 (4 groups of 8 and 2 left over)
-        for (int tokens : new int[] {21, 37, 70}) tokensInLanes(type, tokens);
+        // 21 tokens in 32 lanes (8 rows × 32 tokens at a time), 37 in 48 (one 32-token pair and one part-filled
+        // group of 16) and 70 in 80 (two pairs and a group); rows 3..36 (4 groups of 8 and 2 left over)
+        for (int tokens : new int[] {21, 37, 70}) tokensInLanes(type, tokens, 40, 512);
+        // rows longer than the decoded rows' fixed stride: back to back, 8 rows × 16 tokens at a time
+        tokensInLanes(type, 37, 11, (Kernel.ROW_STRIDE / 256 + 1) * 256);
     }
 
-    private static void tokensInLanes(TensorType type, int tokens) {
-        int rows = 40, columns = 512, tp = Matrix.paddedTokens(tokens), from = 3, to = 37;
+    private static void tokensInLanes(TensorType type, int tokens, int rows, int columns) {
+        int tp = Matrix.paddedTokens(tokens), from = 3, to = rows - 3;
         MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 31)) : randomRows(type, rows, columns, 31);
         Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
         float[] x = gaussians(5 + tokens * (columns + 3), 32), xt = new float[columns * tp], yt = new float[rows * tp];
