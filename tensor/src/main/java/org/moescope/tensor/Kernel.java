@@ -1022,12 +1022,15 @@ public abstract class Kernel {
         @Override
         public void dequantize(MemorySegment m, long at, float[] out, int o, int n) {
             if (FP.length() == 16) {
-                // a block as two 16-lane halves (prefill decodes every weight row it multiplies)
-                for (int b = 0; b < n / 32; b++) {
-                    long block = at + 34L * b;
-                    float d = Blocks.half(m, block);
-                    ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, o + 32 * b);
-                    ((FloatVector) ByteVector.fromMemorySegment(B16, m, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, o + 32 * b + 16);
+                // a block as two 16-lane halves (prefill decodes every weight row it multiplies), from
+                // the row's own slice (offsets from 0: fewer address computations) and the scale by
+                // table: 14 values a nanosecond against 11 at the mapping's offsets
+                MemorySegment row = m.asSlice(at, 34L * (n / 32));
+                for (int b = 0, ob = o; b < n / 32; b++, ob += 32) {
+                    long block = 34L * b;
+                    float d = Blocks.HALVES[row.get(Blocks.U16, block) & 0xFFFF];
+                    ((FloatVector) ByteVector.fromMemorySegment(B16, row, block + 2, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, ob);
+                    ((FloatVector) ByteVector.fromMemorySegment(B16, row, block + 18, LE).convertShape(VectorOperators.B2F, FP, 0)).mul(d).intoArray(out, ob + 16);
                 }
                 return;
             }
