@@ -490,39 +490,38 @@ public abstract class Kernel {
     static final int ROW_STRIDE = (1 << 14) + 16;
 
     /**
-     * {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[wo] and 32
+     * {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[0] and 32
      * tokens (two groups of 16 lanes, at t0 and t0 + 16): each broadcast weight meets two token
      * vectors (10 loads for 16 multiply-adds), 16 accumulators. The same bits per output.
      */
-    static void rows8Tokens32Strided(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+    static void rows8Tokens32Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         final int s = ROW_STRIDE;
         FloatVector a0 = FloatVector.zero(FP), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int c = 0, at = t0; c < n; c++, at += tp) {
             FloatVector v = FloatVector.fromArray(FP, xt, at), u = FloatVector.fromArray(FP, xt, at + 16);
-            int i = wo + c;
-            FloatVector w0 = FloatVector.broadcast(FP, w[i]);
+            FloatVector w0 = FloatVector.broadcast(FP, w[c]);
             a0 = w0.fma(v, a0);
             b0 = w0.fma(u, b0);
-            FloatVector w1 = FloatVector.broadcast(FP, w[i + s]);
+            FloatVector w1 = FloatVector.broadcast(FP, w[c + s]);
             a1 = w1.fma(v, a1);
             b1 = w1.fma(u, b1);
-            FloatVector w2 = FloatVector.broadcast(FP, w[i + 2 * s]);
+            FloatVector w2 = FloatVector.broadcast(FP, w[c + 2 * s]);
             a2 = w2.fma(v, a2);
             b2 = w2.fma(u, b2);
-            FloatVector w3 = FloatVector.broadcast(FP, w[i + 3 * s]);
+            FloatVector w3 = FloatVector.broadcast(FP, w[c + 3 * s]);
             a3 = w3.fma(v, a3);
             b3 = w3.fma(u, b3);
-            FloatVector w4 = FloatVector.broadcast(FP, w[i + 4 * s]);
+            FloatVector w4 = FloatVector.broadcast(FP, w[c + 4 * s]);
             a4 = w4.fma(v, a4);
             b4 = w4.fma(u, b4);
-            FloatVector w5 = FloatVector.broadcast(FP, w[i + 5 * s]);
+            FloatVector w5 = FloatVector.broadcast(FP, w[c + 5 * s]);
             a5 = w5.fma(v, a5);
             b5 = w5.fma(u, b5);
-            FloatVector w6 = FloatVector.broadcast(FP, w[i + 6 * s]);
+            FloatVector w6 = FloatVector.broadcast(FP, w[c + 6 * s]);
             a6 = w6.fma(v, a6);
             b6 = w6.fma(u, b6);
-            FloatVector w7 = FloatVector.broadcast(FP, w[i + 7 * s]);
+            FloatVector w7 = FloatVector.broadcast(FP, w[c + 7 * s]);
             a7 = w7.fma(v, a7);
             b7 = w7.fma(u, b7);
         }
@@ -542,6 +541,116 @@ public abstract class Kernel {
         b6.intoArray(out, oo + 6 * os + 16);
         a7.intoArray(out, oo + 7 * os);
         b7.intoArray(out, oo + 7 * os + 16);
+    }
+
+    /**
+     * {@link #rows8Tokens32Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[0]:
+     * 24 accumulators, 14 loads for 24 multiply-adds. The same bits per output.
+     */
+    static void rows12Tokens32Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+        final int s = ROW_STRIDE;
+        FloatVector a0 = FloatVector.zero(FP);
+        FloatVector b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0, a4 = a0;
+        FloatVector b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0, a8 = a0;
+        FloatVector b8 = a0, a9 = a0, b9 = a0, a10 = a0, b10 = a0, a11 = a0, b11 = a0;
+        for (int c = 0, at = t0; c < n; c++, at += tp) {
+            FloatVector v = FloatVector.fromArray(FP, xt, at), u = FloatVector.fromArray(FP, xt, at + 16);
+            FloatVector w0 = FloatVector.broadcast(FP, w[c]);
+            a0 = w0.fma(v, a0);
+            b0 = w0.fma(u, b0);
+            FloatVector w1 = FloatVector.broadcast(FP, w[c + s]);
+            a1 = w1.fma(v, a1);
+            b1 = w1.fma(u, b1);
+            FloatVector w2 = FloatVector.broadcast(FP, w[c + 2 * s]);
+            a2 = w2.fma(v, a2);
+            b2 = w2.fma(u, b2);
+            FloatVector w3 = FloatVector.broadcast(FP, w[c + 3 * s]);
+            a3 = w3.fma(v, a3);
+            b3 = w3.fma(u, b3);
+            FloatVector w4 = FloatVector.broadcast(FP, w[c + 4 * s]);
+            a4 = w4.fma(v, a4);
+            b4 = w4.fma(u, b4);
+            FloatVector w5 = FloatVector.broadcast(FP, w[c + 5 * s]);
+            a5 = w5.fma(v, a5);
+            b5 = w5.fma(u, b5);
+            FloatVector w6 = FloatVector.broadcast(FP, w[c + 6 * s]);
+            a6 = w6.fma(v, a6);
+            b6 = w6.fma(u, b6);
+            FloatVector w7 = FloatVector.broadcast(FP, w[c + 7 * s]);
+            a7 = w7.fma(v, a7);
+            b7 = w7.fma(u, b7);
+            FloatVector w8 = FloatVector.broadcast(FP, w[c + 8 * s]);
+            a8 = w8.fma(v, a8);
+            b8 = w8.fma(u, b8);
+            FloatVector w9 = FloatVector.broadcast(FP, w[c + 9 * s]);
+            a9 = w9.fma(v, a9);
+            b9 = w9.fma(u, b9);
+            FloatVector w10 = FloatVector.broadcast(FP, w[c + 10 * s]);
+            a10 = w10.fma(v, a10);
+            b10 = w10.fma(u, b10);
+            FloatVector w11 = FloatVector.broadcast(FP, w[c + 11 * s]);
+            a11 = w11.fma(v, a11);
+            b11 = w11.fma(u, b11);
+        }
+        a0.intoArray(out, oo);
+        b0.intoArray(out, oo + 16);
+        a1.intoArray(out, oo + os);
+        b1.intoArray(out, oo + os + 16);
+        a2.intoArray(out, oo + 2 * os);
+        b2.intoArray(out, oo + 2 * os + 16);
+        a3.intoArray(out, oo + 3 * os);
+        b3.intoArray(out, oo + 3 * os + 16);
+        a4.intoArray(out, oo + 4 * os);
+        b4.intoArray(out, oo + 4 * os + 16);
+        a5.intoArray(out, oo + 5 * os);
+        b5.intoArray(out, oo + 5 * os + 16);
+        a6.intoArray(out, oo + 6 * os);
+        b6.intoArray(out, oo + 6 * os + 16);
+        a7.intoArray(out, oo + 7 * os);
+        b7.intoArray(out, oo + 7 * os + 16);
+        a8.intoArray(out, oo + 8 * os);
+        b8.intoArray(out, oo + 8 * os + 16);
+        a9.intoArray(out, oo + 9 * os);
+        b9.intoArray(out, oo + 9 * os + 16);
+        a10.intoArray(out, oo + 10 * os);
+        b10.intoArray(out, oo + 10 * os + 16);
+        a11.intoArray(out, oo + 11 * os);
+        b11.intoArray(out, oo + 11 * os + 16);
+    }
+
+    /** {@link #rows8Tokens16Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[0]. The same bits per output. */
+    static void rows12Tokens16Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+        final int s = ROW_STRIDE;
+        FloatVector a0 = FloatVector.zero(FP);
+        FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+        FloatVector a9 = a0, a10 = a0, a11 = a0;
+        for (int c = 0, at = t0; c < n; c++, at += tp) {
+            FloatVector v = FloatVector.fromArray(FP, xt, at);
+            a0 = FloatVector.broadcast(FP, w[c]).fma(v, a0);
+            a1 = FloatVector.broadcast(FP, w[c + s]).fma(v, a1);
+            a2 = FloatVector.broadcast(FP, w[c + 2 * s]).fma(v, a2);
+            a3 = FloatVector.broadcast(FP, w[c + 3 * s]).fma(v, a3);
+            a4 = FloatVector.broadcast(FP, w[c + 4 * s]).fma(v, a4);
+            a5 = FloatVector.broadcast(FP, w[c + 5 * s]).fma(v, a5);
+            a6 = FloatVector.broadcast(FP, w[c + 6 * s]).fma(v, a6);
+            a7 = FloatVector.broadcast(FP, w[c + 7 * s]).fma(v, a7);
+            a8 = FloatVector.broadcast(FP, w[c + 8 * s]).fma(v, a8);
+            a9 = FloatVector.broadcast(FP, w[c + 9 * s]).fma(v, a9);
+            a10 = FloatVector.broadcast(FP, w[c + 10 * s]).fma(v, a10);
+            a11 = FloatVector.broadcast(FP, w[c + 11 * s]).fma(v, a11);
+        }
+        a0.intoArray(out, oo);
+        a1.intoArray(out, oo + os);
+        a2.intoArray(out, oo + 2 * os);
+        a3.intoArray(out, oo + 3 * os);
+        a4.intoArray(out, oo + 4 * os);
+        a5.intoArray(out, oo + 5 * os);
+        a6.intoArray(out, oo + 6 * os);
+        a7.intoArray(out, oo + 7 * os);
+        a8.intoArray(out, oo + 8 * os);
+        a9.intoArray(out, oo + 9 * os);
+        a10.intoArray(out, oo + 10 * os);
+        a11.intoArray(out, oo + 11 * os);
     }
 
     /** {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[0]. The same bits per output. */

@@ -250,7 +250,7 @@ public final class Matrix {
         if (full < tokens) rowByRow(x, full * xStride, xStride, tokens - full, y, full * yStride, yStride, rowFrom, rowTo);
     }
 
-    /** Per thread: the 8 decoded rows of {@link #matMulTokens}. */
+    /** Per thread: the 8 or 12 decoded rows of {@link #matMulTokens}. */
     private static final ThreadLocal<float[][]> ROWS8 = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /** Whether this machine's vectors take {@link #matMulTokens} (16 lanes: AVX-512). */
@@ -285,9 +285,9 @@ public final class Matrix {
     /**
      * Prefill with the tokens in the vector lanes (where {@link #tokenLanesAvailable}): for rows r in
      * [rowFrom, rowTo) and all tp lanes t, yt[r·tp + t] = Σ_c W[r][c]·xt[c·tp + t], summed over
-     * the columns in order, one fused multiply-add at a time. 8 decoded weight rows at a time meet
-     * 32 tokens at a time ({@link Kernel#rows8Tokens32Strided}; the 16 left over by
-     * {@link Kernel#rows8Tokens16Strided}): no lane is ever reduced, and each token's outputs are
+     * the columns in order, one fused multiply-add at a time. 12 (or 8) decoded weight rows at a time
+     * meet 32 tokens at a time ({@link Kernel#rows12Tokens32Strided}, {@link Kernel#rows8Tokens32Strided};
+     * 16 left over by the 16-token tiles): no lane is ever reduced, and each token's outputs are
      * independent of the others in the batch. Rows longer than {@link Kernel#ROW_STRIDE} go 8 × 16
      * back to back ({@link Kernel#rows8Tokens16}).
      */
@@ -296,19 +296,24 @@ public final class Matrix {
         boolean strided = columns <= Kernel.ROW_STRIDE;
         int stride = strided ? Kernel.ROW_STRIDE : columns;
         float[][] buffers = ROWS8.get();
-        if (buffers[0].length < 7 * stride + columns) buffers[0] = new float[7 * stride + columns];
+        if (buffers[0].length < 11 * stride + columns) buffers[0] = new float[11 * stride + columns];
         float[] rows8 = buffers[0];
         int r = rowFrom;
-        for (; r + 8 <= rowTo; r += 8) {
-            for (int k = 0; k < 8; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * stride, columns);
-            if (strided) {
-                // 8 rows × 32 tokens at a time: each broadcast weight serves two token vectors
-                int t0 = 0;
-                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows8Tokens32Strided(rows8, 0, columns, xt, tp, t0, yt, r * tp + t0, tp);
-                if (t0 < tp) Kernel.rows8Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+        while (rowTo - r >= 8) {
+            // 12 rows at a time where 32-token pairs make it pay (not at 16 lanes), leaving no 4 rows alone
+            int group = strided && tp >= 32 && rowTo - r >= 12 && rowTo - r != 16 ? 12 : 8;
+            for (int k = 0; k < group; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * stride, columns);
+            int t0 = 0;
+            if (!strided) {
+                for (; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+            } else if (group == 12) {
+                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows12Tokens32Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                if (t0 < tp) Kernel.rows12Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
             } else {
-                for (int t0 = 0; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows8Tokens32Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                if (t0 < tp) Kernel.rows8Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
             }
+            r += group;
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, rows8, 0, columns);

@@ -219,9 +219,10 @@ class KernelTest {
     @EnumSource(value = TensorType.class, names = {"Q8_0", "Q4_K", "F32"})
     void tokensInLanesSumEachRowInOrder(TensorType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Matrix.tokenLanesAvailable(), "no 16-lane vectors here: the token-lane path is not taken");
-        // 21 tokens in 32 lanes (8 rows × 32 tokens at a time), 37 in 48 (one 32-token pair and one part-filled
-        // group of 16) and 70 in 80 (two pairs and a group); rows 3..36 (4 groups of 8 and 2 left over)
-        for (int tokens : new int[] {21, 37, 70}) tokensInLanes(type, tokens, 40, 512);
+        // 16 tokens in 16 lanes (8 rows at a time), 21 in 32 (12 rows × 32 tokens at a time), 37 in 48 (one
+        // 32-token pair and one part-filled group of 16) and 70 in 80 (two pairs and a group); rows 3..36
+        // (at 16 lanes 4 groups of 8; else 12, 12 and 8) and 2 left over
+        for (int tokens : new int[] {16, 21, 37, 70}) tokensInLanes(type, tokens, 40, 512);
         // rows longer than the decoded rows' fixed stride: back to back, 8 rows × 16 tokens at a time
         tokensInLanes(type, 37, 11, (Kernel.ROW_STRIDE / 256 + 1) * 256);
     }
