@@ -36,7 +36,7 @@ public final class ActivationQuantizer {
     }
 
     /**
-     * Rounds transposed activations (xt[c·tp + t] is token t's value c, for c &lt; columns and lanes
+     * Rounds transposed activations (xt[{@link Matrix#LANES_AT} + c·tp + t] is token t's value c, for c &lt; columns and lanes
      * t &lt; tp, a multiple of the vector length) as {@link #roundTrip} rounds each token's row: the
      * same bits, with the tokens in the vector lanes, so that every block's scale is found for a
      * vector of tokens at once. Lanes past the tokens are rounded too (zeros stay zeros).
@@ -50,14 +50,14 @@ public final class ActivationQuantizer {
         switch (format) {
             case F32 -> { }
             case F16, BF16 -> { // value by value: the layout does not matter
-                for (int c = 0; c < columns; c++) roundTrip(format, xt, c * tp + laneFrom, laneTo - laneFrom);
+                for (int c = 0; c < columns; c++) roundTrip(format, xt, Kernel.LANES_AT + c * tp + laneFrom, laneTo - laneFrom);
             }
-            case Q8_0, Q8_1 -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8_0Tokens(xt, tp, t0, columns); }
-            case Q8_K -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8KTokens(xt, tp, t0, columns); }
+            case Q8_0, Q8_1 -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8_0Tokens(xt, tp, Kernel.LANES_AT + t0, columns); }
+            case Q8_K -> { for (int t0 = laneFrom; t0 < laneTo; t0 += FP.length()) q8KTokens(xt, tp, Kernel.LANES_AT + t0, columns); }
         }
     }
 
-    /** {@link #q8_0} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 32 columns): the same bits. */
+    /** {@link #q8_0} of the tokens in xt[c·tp + t0 ..] (a vector of lanes; blocks of 32 columns): the same bits. */
     private static void q8_0Tokens(float[] xt, int tp, int t0, int columns) {
         for (int b = 0; b < columns; b += 32) {
             IntVector m = IntVector.zero(IP);
@@ -85,7 +85,7 @@ public final class ActivationQuantizer {
         return normal.blend(subnormal, v.lt(0x1p-14f)).blend(Float.POSITIVE_INFINITY, v.compare(VectorOperators.GE, 65520f));
     }
 
-    /** {@link #q8K} of the tokens in lanes t0 .. t0 + lanes of xt (blocks of 256 columns): the same bits. */
+    /** {@link #q8K} of the tokens in xt[c·tp + t0 ..] (a vector of lanes; blocks of 256 columns): the same bits. */
     private static void q8KTokens(float[] xt, int tp, int t0, int columns) {
         for (int b = 0; b < columns; b += 256) {
             // per lane the first value of largest magnitude, with its sign, as q8K's scan finds it

@@ -490,38 +490,39 @@ public abstract class Kernel {
     static final int ROW_STRIDE = (1 << 14) + 16;
 
     /**
-     * {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[0] and 32
+     * {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[wo] and 32
      * tokens (two groups of 16 lanes, at t0 and t0 + 16): each broadcast weight meets two token
      * vectors (10 loads for 16 multiply-adds), 16 accumulators. The same bits per output.
      */
-    static void rows8Tokens32Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+    static void rows8Tokens32Strided(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         final int s = ROW_STRIDE;
         FloatVector a0 = FloatVector.zero(FP), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int c = 0, at = t0; c < n; c++, at += tp) {
+            int i = wo + c;
             FloatVector v = FloatVector.fromArray(FP, xt, at), u = FloatVector.fromArray(FP, xt, at + 16);
-            FloatVector w0 = FloatVector.broadcast(FP, w[c]);
+            FloatVector w0 = FloatVector.broadcast(FP, w[i]);
             a0 = w0.fma(v, a0);
             b0 = w0.fma(u, b0);
-            FloatVector w1 = FloatVector.broadcast(FP, w[c + s]);
+            FloatVector w1 = FloatVector.broadcast(FP, w[i + s]);
             a1 = w1.fma(v, a1);
             b1 = w1.fma(u, b1);
-            FloatVector w2 = FloatVector.broadcast(FP, w[c + 2 * s]);
+            FloatVector w2 = FloatVector.broadcast(FP, w[i + 2 * s]);
             a2 = w2.fma(v, a2);
             b2 = w2.fma(u, b2);
-            FloatVector w3 = FloatVector.broadcast(FP, w[c + 3 * s]);
+            FloatVector w3 = FloatVector.broadcast(FP, w[i + 3 * s]);
             a3 = w3.fma(v, a3);
             b3 = w3.fma(u, b3);
-            FloatVector w4 = FloatVector.broadcast(FP, w[c + 4 * s]);
+            FloatVector w4 = FloatVector.broadcast(FP, w[i + 4 * s]);
             a4 = w4.fma(v, a4);
             b4 = w4.fma(u, b4);
-            FloatVector w5 = FloatVector.broadcast(FP, w[c + 5 * s]);
+            FloatVector w5 = FloatVector.broadcast(FP, w[i + 5 * s]);
             a5 = w5.fma(v, a5);
             b5 = w5.fma(u, b5);
-            FloatVector w6 = FloatVector.broadcast(FP, w[c + 6 * s]);
+            FloatVector w6 = FloatVector.broadcast(FP, w[i + 6 * s]);
             a6 = w6.fma(v, a6);
             b6 = w6.fma(u, b6);
-            FloatVector w7 = FloatVector.broadcast(FP, w[c + 7 * s]);
+            FloatVector w7 = FloatVector.broadcast(FP, w[i + 7 * s]);
             a7 = w7.fma(v, a7);
             b7 = w7.fma(u, b7);
         }
@@ -544,51 +545,52 @@ public abstract class Kernel {
     }
 
     /**
-     * {@link #rows8Tokens32Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[0]:
+     * {@link #rows8Tokens32Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[wo]:
      * 24 accumulators, 14 loads for 24 multiply-adds. The same bits per output.
      */
-    static void rows12Tokens32Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+    static void rows12Tokens32Strided(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         final int s = ROW_STRIDE;
         FloatVector a0 = FloatVector.zero(FP);
         FloatVector b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0, a4 = a0;
         FloatVector b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0, a8 = a0;
         FloatVector b8 = a0, a9 = a0, b9 = a0, a10 = a0, b10 = a0, a11 = a0, b11 = a0;
         for (int c = 0, at = t0; c < n; c++, at += tp) {
+            int i = wo + c;
             FloatVector v = FloatVector.fromArray(FP, xt, at), u = FloatVector.fromArray(FP, xt, at + 16);
-            FloatVector w0 = FloatVector.broadcast(FP, w[c]);
+            FloatVector w0 = FloatVector.broadcast(FP, w[i]);
             a0 = w0.fma(v, a0);
             b0 = w0.fma(u, b0);
-            FloatVector w1 = FloatVector.broadcast(FP, w[c + s]);
+            FloatVector w1 = FloatVector.broadcast(FP, w[i + s]);
             a1 = w1.fma(v, a1);
             b1 = w1.fma(u, b1);
-            FloatVector w2 = FloatVector.broadcast(FP, w[c + 2 * s]);
+            FloatVector w2 = FloatVector.broadcast(FP, w[i + 2 * s]);
             a2 = w2.fma(v, a2);
             b2 = w2.fma(u, b2);
-            FloatVector w3 = FloatVector.broadcast(FP, w[c + 3 * s]);
+            FloatVector w3 = FloatVector.broadcast(FP, w[i + 3 * s]);
             a3 = w3.fma(v, a3);
             b3 = w3.fma(u, b3);
-            FloatVector w4 = FloatVector.broadcast(FP, w[c + 4 * s]);
+            FloatVector w4 = FloatVector.broadcast(FP, w[i + 4 * s]);
             a4 = w4.fma(v, a4);
             b4 = w4.fma(u, b4);
-            FloatVector w5 = FloatVector.broadcast(FP, w[c + 5 * s]);
+            FloatVector w5 = FloatVector.broadcast(FP, w[i + 5 * s]);
             a5 = w5.fma(v, a5);
             b5 = w5.fma(u, b5);
-            FloatVector w6 = FloatVector.broadcast(FP, w[c + 6 * s]);
+            FloatVector w6 = FloatVector.broadcast(FP, w[i + 6 * s]);
             a6 = w6.fma(v, a6);
             b6 = w6.fma(u, b6);
-            FloatVector w7 = FloatVector.broadcast(FP, w[c + 7 * s]);
+            FloatVector w7 = FloatVector.broadcast(FP, w[i + 7 * s]);
             a7 = w7.fma(v, a7);
             b7 = w7.fma(u, b7);
-            FloatVector w8 = FloatVector.broadcast(FP, w[c + 8 * s]);
+            FloatVector w8 = FloatVector.broadcast(FP, w[i + 8 * s]);
             a8 = w8.fma(v, a8);
             b8 = w8.fma(u, b8);
-            FloatVector w9 = FloatVector.broadcast(FP, w[c + 9 * s]);
+            FloatVector w9 = FloatVector.broadcast(FP, w[i + 9 * s]);
             a9 = w9.fma(v, a9);
             b9 = w9.fma(u, b9);
-            FloatVector w10 = FloatVector.broadcast(FP, w[c + 10 * s]);
+            FloatVector w10 = FloatVector.broadcast(FP, w[i + 10 * s]);
             a10 = w10.fma(v, a10);
             b10 = w10.fma(u, b10);
-            FloatVector w11 = FloatVector.broadcast(FP, w[c + 11 * s]);
+            FloatVector w11 = FloatVector.broadcast(FP, w[i + 11 * s]);
             a11 = w11.fma(v, a11);
             b11 = w11.fma(u, b11);
         }
@@ -618,26 +620,27 @@ public abstract class Kernel {
         b11.intoArray(out, oo + 11 * os + 16);
     }
 
-    /** {@link #rows8Tokens16Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[0]. The same bits per output. */
-    static void rows12Tokens16Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+    /** {@link #rows8Tokens16Strided} for 12 decoded weight rows {@link #ROW_STRIDE} apart from w[wo]. The same bits per output. */
+    static void rows12Tokens16Strided(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         final int s = ROW_STRIDE;
         FloatVector a0 = FloatVector.zero(FP);
         FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
         FloatVector a9 = a0, a10 = a0, a11 = a0;
         for (int c = 0, at = t0; c < n; c++, at += tp) {
+            int i = wo + c;
             FloatVector v = FloatVector.fromArray(FP, xt, at);
-            a0 = FloatVector.broadcast(FP, w[c]).fma(v, a0);
-            a1 = FloatVector.broadcast(FP, w[c + s]).fma(v, a1);
-            a2 = FloatVector.broadcast(FP, w[c + 2 * s]).fma(v, a2);
-            a3 = FloatVector.broadcast(FP, w[c + 3 * s]).fma(v, a3);
-            a4 = FloatVector.broadcast(FP, w[c + 4 * s]).fma(v, a4);
-            a5 = FloatVector.broadcast(FP, w[c + 5 * s]).fma(v, a5);
-            a6 = FloatVector.broadcast(FP, w[c + 6 * s]).fma(v, a6);
-            a7 = FloatVector.broadcast(FP, w[c + 7 * s]).fma(v, a7);
-            a8 = FloatVector.broadcast(FP, w[c + 8 * s]).fma(v, a8);
-            a9 = FloatVector.broadcast(FP, w[c + 9 * s]).fma(v, a9);
-            a10 = FloatVector.broadcast(FP, w[c + 10 * s]).fma(v, a10);
-            a11 = FloatVector.broadcast(FP, w[c + 11 * s]).fma(v, a11);
+            a0 = FloatVector.broadcast(FP, w[i]).fma(v, a0);
+            a1 = FloatVector.broadcast(FP, w[i + s]).fma(v, a1);
+            a2 = FloatVector.broadcast(FP, w[i + 2 * s]).fma(v, a2);
+            a3 = FloatVector.broadcast(FP, w[i + 3 * s]).fma(v, a3);
+            a4 = FloatVector.broadcast(FP, w[i + 4 * s]).fma(v, a4);
+            a5 = FloatVector.broadcast(FP, w[i + 5 * s]).fma(v, a5);
+            a6 = FloatVector.broadcast(FP, w[i + 6 * s]).fma(v, a6);
+            a7 = FloatVector.broadcast(FP, w[i + 7 * s]).fma(v, a7);
+            a8 = FloatVector.broadcast(FP, w[i + 8 * s]).fma(v, a8);
+            a9 = FloatVector.broadcast(FP, w[i + 9 * s]).fma(v, a9);
+            a10 = FloatVector.broadcast(FP, w[i + 10 * s]).fma(v, a10);
+            a11 = FloatVector.broadcast(FP, w[i + 11 * s]).fma(v, a11);
         }
         a0.intoArray(out, oo);
         a1.intoArray(out, oo + os);
@@ -653,20 +656,21 @@ public abstract class Kernel {
         a11.intoArray(out, oo + 11 * os);
     }
 
-    /** {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[0]. The same bits per output. */
-    static void rows8Tokens16Strided(float[] w, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
+    /** {@link #rows8Tokens16} for 8 decoded weight rows {@link #ROW_STRIDE} apart from w[wo]. The same bits per output. */
+    static void rows8Tokens16Strided(float[] w, int wo, int n, float[] xt, int tp, int t0, float[] out, int oo, int os) {
         final int s = ROW_STRIDE;
         FloatVector a0 = FloatVector.zero(FP), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int c = 0, at = t0; c < n; c++, at += tp) {
+            int i = wo + c;
             FloatVector v = FloatVector.fromArray(FP, xt, at);
-            a0 = FloatVector.broadcast(FP, w[c]).fma(v, a0);
-            a1 = FloatVector.broadcast(FP, w[c + s]).fma(v, a1);
-            a2 = FloatVector.broadcast(FP, w[c + 2 * s]).fma(v, a2);
-            a3 = FloatVector.broadcast(FP, w[c + 3 * s]).fma(v, a3);
-            a4 = FloatVector.broadcast(FP, w[c + 4 * s]).fma(v, a4);
-            a5 = FloatVector.broadcast(FP, w[c + 5 * s]).fma(v, a5);
-            a6 = FloatVector.broadcast(FP, w[c + 6 * s]).fma(v, a6);
-            a7 = FloatVector.broadcast(FP, w[c + 7 * s]).fma(v, a7);
+            a0 = FloatVector.broadcast(FP, w[i]).fma(v, a0);
+            a1 = FloatVector.broadcast(FP, w[i + s]).fma(v, a1);
+            a2 = FloatVector.broadcast(FP, w[i + 2 * s]).fma(v, a2);
+            a3 = FloatVector.broadcast(FP, w[i + 3 * s]).fma(v, a3);
+            a4 = FloatVector.broadcast(FP, w[i + 4 * s]).fma(v, a4);
+            a5 = FloatVector.broadcast(FP, w[i + 5 * s]).fma(v, a5);
+            a6 = FloatVector.broadcast(FP, w[i + 6 * s]).fma(v, a6);
+            a7 = FloatVector.broadcast(FP, w[i + 7 * s]).fma(v, a7);
         }
         a0.intoArray(out, oo);
         a1.intoArray(out, oo + os);
@@ -679,7 +683,16 @@ public abstract class Kernel {
     }
 
     /**
-     * xt[c·tp + t] = x[xo + t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
+     * Where every token-lane layout (xt[LANES_AT + c·tp + t], yt[LANES_AT + r·tp + t]) starts in its
+     * array, and the decoded rows of {@link Matrix#matMulTokens}: the first float on a cache line
+     * ({@link ArrayAlignment#FIRST_LINE}), so that each 16-lane load and store touches one line, not
+     * two. From the array's start the tiles ran 6–14 % slower (every activation load split), and
+     * the decoding of weight rows stored every vector across two lines.
+     */
+    static final int LANES_AT = ArrayAlignment.FIRST_LINE;
+
+    /**
+     * xt[LANES_AT + c·tp + t] = x[xo + t·xStride + c] for columns c and tokens t, zero for tokens ≤ t &lt; tp (a
      * multiple of 16): whole groups of 16 tokens 16 columns at a time by {@link #transpose16} (2.4×
      * the speed of a gather per column, which was a third of the time of scalar copies), columns
      * left over by gathers, tokens left over one by one.
@@ -695,12 +708,12 @@ public abstract class Kernel {
         int full = Math.min(laneTo, tokens & ~15), t0 = laneFrom, blocks = FP.length() == 16 ? columns & ~15 : 0;
         for (; t0 < full; t0 += 16) {
             int base = xo + t0 * xStride;
-            for (int c = 0; c < blocks; c += 16) transpose16(x, base + c, xStride, xt, c * tp + t0, tp);
-            for (int c = blocks, at = blocks * tp + t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
+            for (int c = 0; c < blocks; c += 16) transpose16(x, base + c, xStride, xt, LANES_AT + c * tp + t0, tp);
+            for (int c = blocks, at = LANES_AT + blocks * tp + t0; c < columns; c++, at += tp) FloatVector.fromArray(FP, x, base + c, offsets, 0).intoArray(xt, at);
         }
         if (t0 < laneTo) {
             int last = Math.min(tokens, laneTo);
-            for (int c = 0, at = t0; c < columns; c++, at += tp) {
+            for (int c = 0, at = LANES_AT + t0; c < columns; c++, at += tp) {
                 for (int t = t0; t < last; t++) xt[at + t - t0] = x[xo + t * xStride + c];
                 for (int t = Math.max(t0, last); t < laneTo; t++) xt[at + t - t0] = 0;
             }
@@ -807,7 +820,7 @@ public abstract class Kernel {
     }
 
     /**
-     * y[t·yStride + yo + r] = yt[r·tp + t] for rows r and tokens t: {@link #transposeTokens} undone,
+     * y[t·yStride + yo + r] = yt[LANES_AT + r·tp + t] for rows r and tokens t: {@link #transposeTokens} undone,
      * where the vectors have 16 lanes 16 rows × 16 tokens at a time by {@link #transpose16}, 16 rows
      * of a token left over by one gather, the rest one by one.
      */
@@ -823,12 +836,12 @@ public abstract class Kernel {
             for (int j = 0; j < 16; j++) offsets[j] = j * tp;
             for (; r0 + 16 <= rowTo; r0 += 16) {
                 int t = 0;
-                for (; t + 16 <= tokens; t += 16) transpose16(yt, r0 * tp + t, tp, y, t * yStride + yo + r0, yStride);
-                for (; t < tokens; t++) FloatVector.fromArray(FP, yt, r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
+                for (; t + 16 <= tokens; t += 16) transpose16(yt, LANES_AT + r0 * tp + t, tp, y, t * yStride + yo + r0, yStride);
+                for (; t < tokens; t++) FloatVector.fromArray(FP, yt, LANES_AT + r0 * tp + t, offsets, 0).intoArray(y, t * yStride + yo + r0);
             }
         }
         for (int t = 0; t < tokens; t++) {
-            for (int r = r0, at = r0 * tp + t, to = t * yStride + yo; r < rowTo; r++, at += tp) y[to + r] = yt[at];
+            for (int r = r0, at = LANES_AT + r0 * tp + t, to = t * yStride + yo; r < rowTo; r++, at += tp) y[to + r] = yt[at];
         }
     }
 

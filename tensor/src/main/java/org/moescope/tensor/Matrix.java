@@ -256,18 +256,24 @@ public final class Matrix {
     /** Whether this machine's vectors take {@link #matMulTokens} (16 lanes: AVX-512). */
     public static boolean tokenLanesAvailable() { return Kernel.FP.length() == 16; }
 
+    /**
+     * Where the token-lane layouts of {@link #transposeTokens}, {@link #matMulTokens} and
+     * {@link #untransposeTokens} start in their arrays (on a cache line): size them LANES_AT + the layout.
+     */
+    public static final int LANES_AT = Kernel.LANES_AT;
+
     /** Tokens padded to the lanes of {@link #matMulTokens}: a multiple of 16. */
     public static int paddedTokens(int tokens) { return (tokens + 15) & ~15; }
 
     /**
-     * xt[c·tp + t] = x[xOffset + t·xStride + c] for c &lt; columns, t &lt; tokens; zero for tokens ≤ t &lt; tp
+     * xt[LANES_AT + c·tp + t] = x[xOffset + t·xStride + c] for c &lt; columns, t &lt; tokens; zero for tokens ≤ t &lt; tp
      * ({@link #paddedTokens}): activations laid out for {@link #matMulTokens}.
      */
     public static void transposeTokens(float[] x, int xOffset, int xStride, int tokens, int columns, float[] xt, int tp) {
         Kernel.transposeTokens(x, xOffset, xStride, tokens, columns, xt, tp);
     }
 
-    /** y[yOffset + t·yStride + r] = yt[r·tp + t] for r &lt; rows, t &lt; tokens: {@link #transposeTokens} undone. */
+    /** y[yOffset + t·yStride + r] = yt[LANES_AT + r·tp + t] for r &lt; rows, t &lt; tokens: {@link #transposeTokens} undone. */
     public static void untransposeTokens(float[] yt, int tp, int rows, int tokens, float[] y, int yOffset, int yStride) {
         Kernel.untransposeTokens(yt, tp, rows, tokens, y, yOffset, yStride);
     }
@@ -284,7 +290,7 @@ public final class Matrix {
 
     /**
      * Prefill with the tokens in the vector lanes (where {@link #tokenLanesAvailable}): for rows r in
-     * [rowFrom, rowTo) and all tp lanes t, yt[r·tp + t] = Σ_c W[r][c]·xt[c·tp + t], summed over
+     * [rowFrom, rowTo) and all tp lanes t, yt[LANES_AT + r·tp + t] = Σ_c W[r][c]·xt[LANES_AT + c·tp + t], summed over
      * the columns in order, one fused multiply-add at a time. 12 (or 8) decoded weight rows at a time
      * meet 32 tokens at a time ({@link Kernel#rows12Tokens32Strided}, {@link Kernel#rows8Tokens32Strided};
      * 16 left over by the 16-token tiles): no lane is ever reduced, and each token's outputs are
@@ -294,30 +300,30 @@ public final class Matrix {
     public void matMulTokens(float[] xt, int tp, float[] yt, int rowFrom, int rowTo) {
         // rows decoded Kernel.ROW_STRIDE apart where they fit (constant offsets in the tiles), else back to back
         boolean strided = columns <= Kernel.ROW_STRIDE;
-        int stride = strided ? Kernel.ROW_STRIDE : columns;
+        int stride = strided ? Kernel.ROW_STRIDE : columns, at = LANES_AT;
         float[][] buffers = ROWS8.get();
-        if (buffers[0].length < 11 * stride + columns) buffers[0] = new float[11 * stride + columns];
+        if (buffers[0].length < at + 11 * stride + columns) buffers[0] = new float[at + 11 * stride + columns];
         float[] rows8 = buffers[0];
         int r = rowFrom;
         while (rowTo - r >= 8) {
             // 12 rows at a time where 32-token pairs make it pay (not at 16 lanes), leaving no 4 rows alone
             int group = strided && tp >= 32 && rowTo - r >= 12 && rowTo - r != 16 ? 12 : 8;
-            for (int k = 0; k < group; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, k * stride, columns);
-            int t0 = 0;
+            int wo = strided ? at : 0, t0 = 0;
+            for (int k = 0; k < group; k++) kernel.dequantize(data, (r + k) * rowBytes, rows8, wo + k * stride, columns);
             if (!strided) {
-                for (; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                for (; t0 < tp; t0 += 16) Kernel.rows8Tokens16(rows8, columns, xt, tp, at + t0, yt, at + r * tp + t0, tp);
             } else if (group == 12) {
-                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows12Tokens32Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
-                if (t0 < tp) Kernel.rows12Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows12Tokens32Strided(rows8, wo, columns, xt, tp, at + t0, yt, at + r * tp + t0, tp);
+                if (t0 < tp) Kernel.rows12Tokens16Strided(rows8, wo, columns, xt, tp, at + t0, yt, at + r * tp + t0, tp);
             } else {
-                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows8Tokens32Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
-                if (t0 < tp) Kernel.rows8Tokens16Strided(rows8, columns, xt, tp, t0, yt, r * tp + t0, tp);
+                for (; t0 + 32 <= tp; t0 += 32) Kernel.rows8Tokens32Strided(rows8, wo, columns, xt, tp, at + t0, yt, at + r * tp + t0, tp);
+                if (t0 < tp) Kernel.rows8Tokens16Strided(rows8, wo, columns, xt, tp, at + t0, yt, at + r * tp + t0, tp);
             }
             r += group;
         }
         for (; r < rowTo; r++) {
             kernel.dequantize(data, r * rowBytes, rows8, 0, columns);
-            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.row1Tokens16(rows8, columns, xt, tp, t0, yt, r * tp + t0);
+            for (int t0 = 0; t0 < tp; t0 += 16) Kernel.row1Tokens16(rows8, columns, xt, tp, at + t0, yt, at + r * tp + t0);
         }
     }
 }

@@ -67,14 +67,14 @@ class ActivationQuantizerTest {
         // alone against all of them rounded transposed; the padded lanes hold zeros and keep them
         int tokens = 21, tp = 32, columns = 512;
         for (long seed = 0; seed < 10; seed++) {
-            float[] rows = awkward(tokens * columns, seed), xt = new float[columns * tp];
-            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[c * tp + t] = rows[t * columns + c];
+            float[] rows = awkward(tokens * columns, seed), xt = new float[Matrix.LANES_AT + columns * tp];
+            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[Matrix.LANES_AT + c * tp + t] = rows[t * columns + c];
             for (int t = 0; t < tokens; t++) ActivationQuantizer.roundTrip(format, rows, t * columns, columns);
             ActivationQuantizer.roundTripTokens(format, xt, tp, columns);
             float[] back = new float[tokens * columns];
-            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[c * tp + t];
+            for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[Matrix.LANES_AT + c * tp + t];
             assertBits(back, rows, seed);
-            for (int c = 0; c < columns; c++) for (int t = tokens; t < tp; t++) assertThat(xt[c * tp + t]).isZero();
+            for (int c = 0; c < columns; c++) for (int t = tokens; t < tp; t++) assertThat(xt[Matrix.LANES_AT + c * tp + t]).isZero();
         }
     }
 
@@ -85,7 +85,7 @@ class ActivationQuantizerTest {
         // finite value and the overflow to infinity
         float[] scales = {0x1p-24f, 0x1.8p-24f, 0x1p-25f, 0x1.7p-20f, 0x1p-14f, 0x1.ffcp-15f, 1.0009766f, 0x1.002p0f, 0x1.006p0f, 65504f, 65519.99f, 65520f, 1e6f, 3.3e-9f};
         int tokens = 16, tp = 16, columns = 32 * scales.length;
-        float[] rows = new float[tokens * columns], xt = new float[columns * tp];
+        float[] rows = new float[tokens * columns], xt = new float[Matrix.LANES_AT + columns * tp];
         SplittableRandom r = new SplittableRandom(7);
         for (int t = 0; t < tokens; t++) {
             for (int b = 0; b < scales.length; b++) {
@@ -94,11 +94,11 @@ class ActivationQuantizerTest {
                 rows[t * columns + 32 * b + r.nextInt(32)] = r.nextBoolean() ? amax : -amax;
             }
         }
-        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[c * tp + t] = rows[t * columns + c];
+        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) xt[Matrix.LANES_AT + c * tp + t] = rows[t * columns + c];
         for (int t = 0; t < tokens; t++) ActivationQuantizer.roundTrip(ActivationQuantizer.Format.Q8_0, rows, t * columns, columns);
         ActivationQuantizer.roundTripTokens(ActivationQuantizer.Format.Q8_0, xt, tp, columns);
         float[] back = new float[tokens * columns];
-        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[c * tp + t];
+        for (int t = 0; t < tokens; t++) for (int c = 0; c < columns; c++) back[t * columns + c] = xt[Matrix.LANES_AT + c * tp + t];
         assertBits(back, rows, 0);
     }
 

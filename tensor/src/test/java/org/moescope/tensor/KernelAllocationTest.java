@@ -98,7 +98,7 @@ class KernelAllocationTest {
         MemorySegment heap = KernelTest.randomRows(TensorType.Q8_0, rows, columns, 5);
         MemorySegment m = Arena.ofAuto().allocate(heap.byteSize(), 64).copyFrom(heap);
         Matrix w = new Matrix("w", TensorType.Q8_0, m, rows, columns);
-        float[] x = new float[tokens * columns], xt = new float[columns * tp], yt = new float[rows * tp], y = new float[tokens * rows];
+        float[] x = new float[tokens * columns], xt = new float[Matrix.LANES_AT + columns * tp], yt = new float[Matrix.LANES_AT + rows * tp], y = new float[tokens * rows];
         SplittableRandom r = new SplittableRandom(6);
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         assertThat(bytesOnceCompiled(() -> {

@@ -231,7 +231,7 @@ class KernelTest {
         int tp = Matrix.paddedTokens(tokens), from = 3, to = rows - 3;
         MemorySegment m = type == TensorType.F32 ? MemorySegment.ofArray(gaussians(rows * columns, 31)) : randomRows(type, rows, columns, 31);
         Matrix w = Matrix.of(new org.moescope.format.TensorData("w", type, new long[] {rows, columns}, m));
-        float[] x = gaussians(5 + tokens * (columns + 3), 32), xt = new float[columns * tp], yt = new float[rows * tp];
+        float[] x = gaussians(5 + tokens * (columns + 3), 32), xt = new float[Matrix.LANES_AT + columns * tp], yt = new float[Matrix.LANES_AT + rows * tp];
         java.util.Arrays.fill(xt, Float.NaN);
         java.util.Arrays.fill(yt, Float.NaN);
         Matrix.transposeTokens(x, 5, columns + 3, tokens, columns, xt, tp);
@@ -240,7 +240,7 @@ class KernelTest {
         for (int r = 0; r < rows; r++) {
             w.dequantizeRow(r, row, 0);
             for (int t = 0; t < tp; t++) {
-                float got = yt[r * tp + t];
+                float got = yt[Matrix.LANES_AT + r * tp + t];
                 if (r < from || r >= to) {
                     assertThat(got).as("row %d outside [%d, %d) untouched", r, from, to).isNaN();
                     continue;
@@ -254,7 +254,7 @@ class KernelTest {
         float[] back = new float[tokens * (rows + 1)];
         Matrix.untransposeTokens(yt, tp, rows, tokens, back, 1, rows + 1);
         for (int t = 0; t < tokens; t++) {
-            for (int r = 0; r < rows; r++) assertThat(Float.floatToRawIntBits(back[1 + t * (rows + 1) + r])).isEqualTo(Float.floatToRawIntBits(yt[r * tp + t]));
+            for (int r = 0; r < rows; r++) assertThat(Float.floatToRawIntBits(back[1 + t * (rows + 1) + r])).isEqualTo(Float.floatToRawIntBits(yt[Matrix.LANES_AT + r * tp + t]));
         }
     }
 

@@ -217,10 +217,10 @@ public final class Linear {
         long work = 0;
         float[][] b = LANE_BUFFERS.get();
         if (b.length < 1 + ls.length) LANE_BUFFERS.set(b = java.util.Arrays.copyOf(b, 1 + ls.length));
-        float[] xt = grow(b, 0, in * tp);
+        float[] xt = grow(b, 0, Matrix.LANES_AT + in * tp);
         float[][] yts = new float[ls.length][];
         for (int i = 0; i < ls.length; i++) {
-            yts[i] = grow(b, 1 + i, ls[i].out * tp);
+            yts[i] = grow(b, 1 + i, Matrix.LANES_AT + ls[i].out * tp);
             rows += ls[i].out;
             work += (long) in * ls[i].out;
         }
@@ -290,7 +290,7 @@ public final class Linear {
     }
 
     /**
-     * Rounds transposed input rows (xt[c·tp + t], see {@link Matrix#transposeTokens}) in place as
+     * Rounds transposed input rows (xt[LANES_AT + c·tp + t], see {@link Matrix#transposeTokens}) in place as
      * {@link #apply} rounds its input: the same bits for each token.
      */
     void roundTokens(float[] xt, int tp) { ActivationQuantizer.roundTripTokens(activations, xt, tp, in); }
@@ -299,12 +299,12 @@ public final class Linear {
     void roundTokens(float[] xt, int tp, int laneFrom, int laneTo) { ActivationQuantizer.roundTripTokens(activations, xt, tp, in, laneFrom, laneTo); }
 
     /**
-     * yt[r·tp + t] = W[r]·(token t of xt) (+ b[r]) for rows r in [from, to) and all tp lanes, on the
+     * yt[LANES_AT + r·tp + t] = W[r]·(token t of xt) (+ b[r]) for rows r in [from, to) and all tp lanes, on the
      * calling thread, from transposed input already rounded ({@link #roundTokens}): {@link Matrix#matMulTokens}.
      */
     void applyTokens(float[] xt, int tp, float[] yt, int from, int to) {
         matrix.matMulTokens(xt, tp, yt, from, to);
-        if (bias != null) for (int r = from; r < to; r++) for (int t = 0; t < tp; t++) yt[r * tp + t] += bias[r];
+        if (bias != null) for (int r = from; r < to; r++) for (int t = 0; t < tp; t++) yt[Matrix.LANES_AT + r * tp + t] += bias[r];
     }
 
     private void addBias(float[] y, int at) { addBias(y, at, 0, out); }

@@ -73,7 +73,9 @@ final class Mlp {
     void forwardInLanes(float[] x, int xOffset, float[] y, int yOffset, int n, boolean parallel) {
         int tp = Matrix.paddedTokens(n), in = gate.in(), width = gate.out(), hidden = down.out();
         float[][] b = LANES.get();
-        float[] xt = Linear.grow(b, 0, in * tp), g = Linear.grow(b, 1, width * tp), u = Linear.grow(b, 2, width * tp), yt = Linear.grow(b, 3, hidden * tp);
+        int at = Matrix.LANES_AT;
+        float[] xt = Linear.grow(b, 0, at + in * tp), g = Linear.grow(b, 1, at + width * tp), u = Linear.grow(b, 2, at + width * tp);
+        float[] yt = Linear.grow(b, 3, at + hidden * tp);
         Matrix.transposeTokens(x, xOffset, in, n, in, xt, tp);
         gate.roundTokens(xt, tp);
         float[][] gu = {g, u};
@@ -81,7 +83,7 @@ final class Mlp {
         Workers.RangeTask downRows = (from, to, worker) -> down.applyTokens(g, tp, yt, from, to);
         if (parallel) Workers.shared().parallelFor("prompt: expert gate/up in lanes", 2 * width, gateUp);
         else gateUp.run(0, 2 * width, 0);
-        activate(g, u, 0, width * tp);
+        activate(g, u, at, at + width * tp);
         down.roundTokens(g, tp);
         if (parallel) Workers.shared().parallelFor("prompt: expert down in lanes", hidden, downRows);
         else downRows.run(0, hidden, 0);
