@@ -362,20 +362,20 @@ public abstract class Kernel {
     }
 
     /**
-     * {@link #dot4} for four weight rows at once (row k at w[k·n .. (k+1)·n)), writing y[yo + k + t·yStride]
+     * {@link #dot4} for four weight rows at once (row k at w[wo + k·n ..][.. n]), writing y[yo + k + t·yStride]
      * for rows k and tokens t &lt; 4: 16 accumulators, each accumulated exactly as dot4 accumulates it
      * (same lanes, same order, same reduction), with 8 loads per 16 FMAs instead of 5 per 4.
      * {@code lanes} is scratch of {@link #TILE_LANES} floats.
      */
-    static void dot4x4(float[] w, float[] x, int xo, int xStride, int n, float[] y, int yo, int yStride, float[] lanes) {
+    static void dot4x4(float[] w, int wo, float[] x, int xo, int xStride, int n, float[] y, int yo, int yStride, float[] lanes) {
         FloatVector a0 = FloatVector.zero(FP), a1 = FloatVector.zero(FP), a2 = FloatVector.zero(FP), a3 = FloatVector.zero(FP);
         FloatVector b0 = FloatVector.zero(FP), b1 = FloatVector.zero(FP), b2 = FloatVector.zero(FP), b3 = FloatVector.zero(FP);
         FloatVector c0 = FloatVector.zero(FP), c1 = FloatVector.zero(FP), c2 = FloatVector.zero(FP), c3 = FloatVector.zero(FP);
         FloatVector d0 = FloatVector.zero(FP), d1 = FloatVector.zero(FP), d2 = FloatVector.zero(FP), d3 = FloatVector.zero(FP);
         int bound = FP.loopBound(n);
         for (int i = 0; i < bound; i += FP.length()) {
-            FloatVector w0 = FloatVector.fromArray(FP, w, i), w1 = FloatVector.fromArray(FP, w, n + i);
-            FloatVector w2 = FloatVector.fromArray(FP, w, 2 * n + i), w3 = FloatVector.fromArray(FP, w, 3 * n + i);
+            FloatVector w0 = FloatVector.fromArray(FP, w, wo + i), w1 = FloatVector.fromArray(FP, w, wo + n + i);
+            FloatVector w2 = FloatVector.fromArray(FP, w, wo + 2 * n + i), w3 = FloatVector.fromArray(FP, w, wo + 3 * n + i);
             FloatVector x0 = FloatVector.fromArray(FP, x, xo + i);
             a0 = w0.fma(x0, a0);
             b0 = w1.fma(x0, b0);
@@ -406,7 +406,7 @@ public abstract class Kernel {
             d0.intoArray(lanes, 192); d1.intoArray(lanes, 208); d2.intoArray(lanes, 224); d3.intoArray(lanes, 240);
             packedButterflies(lanes);
             for (int k = 0; k < 4; k++) {
-                finish4(w, k * n, x, xo, xStride, n, bound, lanes[256 + LANE_OF[4 * k]], lanes[256 + LANE_OF[4 * k + 1]],
+                finish4(w, wo + k * n, x, xo, xStride, n, bound, lanes[256 + LANE_OF[4 * k]], lanes[256 + LANE_OF[4 * k + 1]],
                         lanes[256 + LANE_OF[4 * k + 2]], lanes[256 + LANE_OF[4 * k + 3]], y, yo + k, yStride);
             }
             return;
@@ -419,16 +419,16 @@ public abstract class Kernel {
             c0.intoArray(lanes, 64); c1.intoArray(lanes, 72); c2.intoArray(lanes, 80); c3.intoArray(lanes, 88);
             d0.intoArray(lanes, 96); d1.intoArray(lanes, 104); d2.intoArray(lanes, 112); d3.intoArray(lanes, 120);
             for (int k = 0; k < 4; k++) {
-                finish4(w, k * n, x, xo, xStride, n, bound, laneSum(lanes, 32 * k), laneSum(lanes, 32 * k + 8),
+                finish4(w, wo + k * n, x, xo, xStride, n, bound, laneSum(lanes, 32 * k), laneSum(lanes, 32 * k + 8),
                         laneSum(lanes, 32 * k + 16), laneSum(lanes, 32 * k + 24), y, yo + k, yStride);
             }
             return;
         }
         // the reductions and any tail, row by row, as dot4 finishes them
-        finish4(w, 0, x, xo, xStride, n, bound, sumPreferred(a0), sumPreferred(a1), sumPreferred(a2), sumPreferred(a3), y, yo, yStride);
-        finish4(w, n, x, xo, xStride, n, bound, sumPreferred(b0), sumPreferred(b1), sumPreferred(b2), sumPreferred(b3), y, yo + 1, yStride);
-        finish4(w, 2 * n, x, xo, xStride, n, bound, sumPreferred(c0), sumPreferred(c1), sumPreferred(c2), sumPreferred(c3), y, yo + 2, yStride);
-        finish4(w, 3 * n, x, xo, xStride, n, bound, sumPreferred(d0), sumPreferred(d1), sumPreferred(d2), sumPreferred(d3), y, yo + 3, yStride);
+        finish4(w, wo, x, xo, xStride, n, bound, sumPreferred(a0), sumPreferred(a1), sumPreferred(a2), sumPreferred(a3), y, yo, yStride);
+        finish4(w, wo + n, x, xo, xStride, n, bound, sumPreferred(b0), sumPreferred(b1), sumPreferred(b2), sumPreferred(b3), y, yo + 1, yStride);
+        finish4(w, wo + 2 * n, x, xo, xStride, n, bound, sumPreferred(c0), sumPreferred(c1), sumPreferred(c2), sumPreferred(c3), y, yo + 2, yStride);
+        finish4(w, wo + 3 * n, x, xo, xStride, n, bound, sumPreferred(d0), sumPreferred(d1), sumPreferred(d2), sumPreferred(d3), y, yo + 3, yStride);
     }
 
     private static void finish4(float[] w, int wo, float[] x, int xo, int xStride, int n, int from, float s0, float s1, float s2, float s3,

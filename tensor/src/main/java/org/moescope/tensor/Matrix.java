@@ -131,6 +131,9 @@ public final class Matrix {
         rowByRowAsGiven(copy, first, columns, tokens, y, yOffset, yStride, rowFrom, rowTo);
     }
 
+    /** Per thread: the four decoded rows of {@link #matMul}, from a cache line's start. */
+    private static final ThreadLocal<float[]> DECODED4 = ThreadLocal.withInitial(() -> new float[0]);
+
     /** Per thread: inputs copied to a cache line's start ({@link ArrayAlignment#FIRST_LINE} floats in). */
     private static final ThreadLocal<float[]> ALIGNED = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -235,12 +238,23 @@ public final class Matrix {
         // rows (the fused kernels, 16 rows' reductions at once) instead of a lone dot product each
         int full = tokens & ~3;
         int r = rowFrom;
-        if (scratch.length >= 4 * columns) {
-            float[] lanes = LANES.get();
+        // the four decoded rows and the tokens' inputs from a cache line's start (see ArrayAlignment),
+        // where the lines are known: dot4x4's eight loads a step then each read one line, not two
+        boolean aligned = ArrayAlignment.FLOAT_PAD >= 0 && columns % ArrayAlignment.LINE_FLOATS == 0;
+        if (aligned || scratch.length >= 4 * columns) {
+            float[] lanes = LANES.get(), w = scratch, in = x;
+            int wo = 0, xo = 0, stride = xStride;
+            if (aligned) {
+                w = ArrayAlignment.buffer(DECODED4, 4 * columns, 0);
+                in = ArrayAlignment.buffer(ALIGNED, full * columns, 0);
+                wo = xo = ArrayAlignment.FIRST_LINE;
+                stride = columns;
+                for (int t = 0; t < full; t++) System.arraycopy(x, t * xStride, in, xo + t * columns, columns);
+            }
             // four rows at a time: each activation vector loaded once serves four rows
             for (; r + 3 < rowTo; r += 4) {
-                for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, scratch, k * columns, columns);
-                for (int t = 0; t < full; t += 4) Kernel.dot4x4(scratch, x, t * xStride, xStride, columns, y, t * yStride + r, yStride, lanes);
+                for (int k = 0; k < 4; k++) kernel.dequantize(data, (r + k) * rowBytes, w, wo + k * columns, columns);
+                for (int t = 0; t < full; t += 4) Kernel.dot4x4(w, wo, in, xo + t * stride, stride, columns, y, t * yStride + r, yStride, lanes);
             }
         }
         for (; r < rowTo; r++) {
