@@ -155,10 +155,10 @@ final class GroupedQueryAttention implements Attention {
         int kvHead = h / (heads / config.keyValueHeads());
         float[] scores = s.quadScores[worker];
         int cap = scores.length / 4, count = position - first + 1;
-        VectorMath.scaledDots4(s.query, t0 * qWidth + h * headDim, qWidth, keys, first * kWidth + kvHead * headDim, kWidth, headDim, count + 3,
+        VectorMath.scaledDots4(s.query, t0 * qWidth + h * headDim, qWidth, keys, KvCache.AT + first * kWidth + kvHead * headDim, kWidth, headDim, count + 3,
                 (float) config.scale(), scores, cap);
         for (int i = 0; i < 4; i++) Attention.softmax(scores, i * cap, count + i, sinks == null ? 0 : sinks[h], sinks != null);
-        VectorMath.weightedSum4(scores, cap, count, values, first * vWidth + kvHead * valueDim, vWidth, valueDim, s.attended,
+        VectorMath.weightedSum4(scores, cap, count, values, KvCache.AT + first * vWidth + kvHead * valueDim, vWidth, valueDim, s.attended,
                 t0 * heads * valueDim + h * valueDim, heads * valueDim);
         return true;
     }
@@ -180,9 +180,9 @@ final class GroupedQueryAttention implements Attention {
         int qo = t * qWidth + h * headDim;
         int ao = t * heads * valueDim + h * valueDim;
         if (!half) {
-            VectorMath.scaledDots(qs, qo, keys, first * kWidth + kvHead * headDim, kWidth, headDim, count, scale, scores);
+            VectorMath.scaledDots(qs, qo, keys, KvCache.AT + first * kWidth + kvHead * headDim, kWidth, headDim, count, scale, scores);
             Attention.softmax(scores, count, sinks == null ? 0 : sinks[h], sinks != null);
-            VectorMath.weightedSum(scores, count, values, first * vWidth + kvHead * valueDim, vWidth, valueDim, attended, ao);
+            VectorMath.weightedSum(scores, count, values, KvCache.AT + first * vWidth + kvHead * valueDim, vWidth, valueDim, attended, ao);
             return;
         }
         for (int j = 0; j < count; j++) { // an f16 cache's row is widened into row first

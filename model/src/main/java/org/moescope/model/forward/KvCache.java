@@ -1,5 +1,7 @@
 package org.moescope.model.forward;
 
+import org.moescope.tensor.Matrix;
+
 /**
  * Keys and values of every past position, per layer, in float32 or float16 (half the memory, a
  * rounding of 2⁻¹¹ relative per value). For multi-head latent attention only the key side is used:
@@ -27,8 +29,8 @@ public final class KvCache {
         // collections of the first passes would copy it over and over)
         int rows = Math.min(capacity, INITIAL_ROWS);
         if (precision == Precision.F32) {
-            keys32 = new float[layers][rows * keyWidth];
-            values32 = new float[layers][rows * valueWidth];
+            keys32 = new float[layers][AT + rows * keyWidth];
+            values32 = new float[layers][AT + rows * valueWidth];
             keys16 = values16 = null;
         } else {
             keys16 = new short[layers][rows * keyWidth];
@@ -36,6 +38,13 @@ public final class KvCache {
             keys32 = values32 = null;
         }
     }
+
+    /**
+     * Where position 0 of a float32 cache starts in its arrays (position p's row at AT + p·width):
+     * on a cache line ({@link Matrix#LANES_AT}), so that attention's 16-float loads of keys and values,
+     * whose rows are whole lines wide for heads of 64 or 128, each read one line rather than two.
+     */
+    static final int AT = Matrix.LANES_AT;
 
     /** Positions a layer's arrays hold at first; they double (up to the capacity) when a store needs more. */
     static final int INITIAL_ROWS = 64;
@@ -60,12 +69,12 @@ public final class KvCache {
 
     /** Grows layer {@code layer}'s arrays to hold positions [0, rows) at least. */
     private void ensureRows(int layer, int rows) {
-        int held = (precision == Precision.F32 ? keys32[layer].length : keys16[layer].length) / keyWidth;
+        int held = precision == Precision.F32 ? (keys32[layer].length - AT) / keyWidth : keys16[layer].length / keyWidth;
         if (rows <= held) return;
         int grown = (int) Math.min(capacity, Math.max(rows, 2L * held));
         if (precision == Precision.F32) {
-            keys32[layer] = java.util.Arrays.copyOf(keys32[layer], grown * keyWidth);
-            values32[layer] = java.util.Arrays.copyOf(values32[layer], grown * valueWidth);
+            keys32[layer] = java.util.Arrays.copyOf(keys32[layer], AT + grown * keyWidth);
+            values32[layer] = java.util.Arrays.copyOf(values32[layer], AT + grown * valueWidth);
         } else {
             keys16[layer] = java.util.Arrays.copyOf(keys16[layer], grown * keyWidth);
             values16[layer] = java.util.Arrays.copyOf(values16[layer], grown * valueWidth);
@@ -79,8 +88,8 @@ public final class KvCache {
         int kn = count * keyWidth;
         int vn = count * valueWidth;
         if (precision == Precision.F32) {
-            System.arraycopy(keys, keyOffset, keys32[layer], position * keyWidth, kn);
-            if (values != null) System.arraycopy(values, valueOffset, values32[layer], position * valueWidth, vn);
+            System.arraycopy(keys, keyOffset, keys32[layer], AT + position * keyWidth, kn);
+            if (values != null) System.arraycopy(values, valueOffset, values32[layer], AT + position * valueWidth, vn);
         } else {
             short[] k = keys16[layer];
             for (int i = 0; i < kn; i++) k[position * keyWidth + i] = Float.floatToFloat16(keys[keyOffset + i]);
@@ -92,8 +101,9 @@ public final class KvCache {
     }
 
     /**
-     * The float32 key array of a layer, or null when the cache holds float16 (then use {@link #loadKey}).
-     * It holds the positions stored so far (and may be replaced by a larger one at the next store).
+     * The float32 key array of a layer, position p's row at {@link #AT} + p·keyWidth, or null when the
+     * cache holds float16 (then use {@link #loadKey}). It holds the positions stored so far (and may be
+     * replaced by a larger one at the next store).
      */
     float[] keys(int layer) { return keys32 == null ? null : keys32[layer]; }
 

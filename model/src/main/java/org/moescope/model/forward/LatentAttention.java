@@ -90,7 +90,7 @@ final class LatentAttention implements Attention {
                 keyUp[h].apply(qs, qo, nope, absorbed, 0, rank, 1);
                 for (int j = 0; j < count; j++) {
                     float[] lr = latents;
-                    int lo = j * latentWidth;
+                    int lo = KvCache.AT + j * latentWidth;
                     if (half) {
                         cache.loadKey(layer, j, 0, latentWidth, row);
                         lr = row;
@@ -103,7 +103,7 @@ final class LatentAttention implements Attention {
                 java.util.Arrays.fill(attendedLatent, 0, rank, 0f);
                 for (int j = 0; j < count; j++) {
                     float[] lr = latents;
-                    int lo = j * latentWidth;
+                    int lo = KvCache.AT + j * latentWidth;
                     if (half) {
                         cache.loadKey(layer, j, 0, rank, row);
                         lr = row;

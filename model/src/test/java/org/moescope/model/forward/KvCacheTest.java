@@ -14,7 +14,8 @@ class KvCacheTest {
             KvCache cache = new KvCache(layers, capacity, keyWidth, valueWidth, precision);
             long small = cache.bytes();
             assertThat(small).as("%s before any store", precision)
-                    .isEqualTo((precision == KvCache.Precision.F32 ? 4L : 2L) * layers * KvCache.INITIAL_ROWS * (keyWidth + valueWidth));
+                    .isEqualTo(precision == KvCache.Precision.F32 ? 4L * layers * (2 * KvCache.AT + KvCache.INITIAL_ROWS * (keyWidth + valueWidth))
+                            : 2L * layers * KvCache.INITIAL_ROWS * (keyWidth + valueWidth));
             // positions 0..999 in uneven batches, past every doubling
             for (int position = 0, step = 1; position < capacity; position += step, step = step % 37 + 1) {
                 int count = Math.min(step, capacity - position);
@@ -27,8 +28,8 @@ class KvCacheTest {
             float[] key = new float[keyWidth], value = new float[valueWidth];
             for (int position = 0; position < capacity; position++) {
                 if (precision == KvCache.Precision.F32) {
-                    System.arraycopy(cache.keys(1), position * keyWidth, key, 0, keyWidth);
-                    System.arraycopy(cache.values(1), position * valueWidth, value, 0, valueWidth);
+                    System.arraycopy(cache.keys(1), KvCache.AT + position * keyWidth, key, 0, keyWidth);
+                    System.arraycopy(cache.values(1), KvCache.AT + position * valueWidth, value, 0, valueWidth);
                 } else {
                     cache.loadKey(1, position, 0, keyWidth, key);
                     cache.loadValue(1, position, 0, valueWidth, value);
