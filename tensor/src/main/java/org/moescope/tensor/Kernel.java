@@ -485,7 +485,9 @@ public abstract class Kernel {
      * multiply-adds, 56–65 G multiply-adds a second on one thread where the same tile with
      * constant offsets reaches 74–84 (and 8 rows × 32 tokens 80–100) of the 117 that the FMA units
      * can do. One line more than 16 Ki floats: rows of up to 16 384 values, and rows a line apart
-     * in the L1's sets rather than all in one.
+     * in the L1's sets rather than all in one. The tiles over such rows are written out, one method
+     * per shape (8 or 12 rows, 16 or 32 tokens): accumulators kept in an array, or a shared body
+     * with a row count, are allocated or spilled, where named locals stay in registers.
      */
     static final int ROW_STRIDE = (1 << 14) + 16;
 
