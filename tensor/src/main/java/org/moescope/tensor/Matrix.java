@@ -226,8 +226,10 @@ public final class Matrix {
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
-     * {@code scratch} holds one decoded row (at least {@code columns} floats); with room for four, rows
-     * go four at a time, which changes no bit.
+     * {@code scratch} holds one decoded row (at least {@code columns} floats). Rows go four at a time,
+     * which changes no bit: decoded into a buffer of the thread's own, on a cache line with the
+     * tokens' inputs copied beside it, where the lines are known ({@link ArrayAlignment}), else into
+     * scratch when it has room for four.
      */
     public void matMul(float[] x, int xStride, int tokens, float[] y, int yStride, int rowFrom, int rowTo, float[] scratch) {
         if (tokens <= ROW_EXACT_TOKENS) {
