@@ -282,16 +282,19 @@ public abstract class Kernel {
      * inlining budget there its blends would not be intrinsified): bin/moescope and the tests pass
      * -XX:CompileCommand=dontinline,org.moescope.tensor.Kernel::packedButterflies.
      */
-    static void packedButterflies(float[] a) {
-        FloatVector p0 = sumStep8(a, 0), p1 = sumStep8(a, 32), p2 = sumStep8(a, 64), p3 = sumStep8(a, 96);
-        FloatVector p4 = sumStep8(a, 128), p5 = sumStep8(a, 160), p6 = sumStep8(a, 192), p7 = sumStep8(a, 224);
+    static void packedButterflies(float[] a) { packedButterflies(a, 0); }
+
+    /** {@link #packedButterflies} of the vectors at a[o + 16k ..], the sums to a[o + 256 ..]. */
+    static void packedButterflies(float[] a, int o) {
+        FloatVector p0 = sumStep8(a, o), p1 = sumStep8(a, o + 32), p2 = sumStep8(a, o + 64), p3 = sumStep8(a, o + 96);
+        FloatVector p4 = sumStep8(a, o + 128), p5 = sumStep8(a, o + 160), p6 = sumStep8(a, o + 192), p7 = sumStep8(a, o + 224);
         FloatVector q0 = p0.add(p0.rearrange(X4_16)).blend(p1.add(p1.rearrange(X4_16)), ODD4);
         FloatVector q1 = p2.add(p2.rearrange(X4_16)).blend(p3.add(p3.rearrange(X4_16)), ODD4);
         FloatVector q2 = p4.add(p4.rearrange(X4_16)).blend(p5.add(p5.rearrange(X4_16)), ODD4);
         FloatVector q3 = p6.add(p6.rearrange(X4_16)).blend(p7.add(p7.rearrange(X4_16)), ODD4);
         FloatVector r0 = q0.add(q0.rearrange(X2_16)).blend(q1.add(q1.rearrange(X2_16)), ODD2);
         FloatVector r1 = q2.add(q2.rearrange(X2_16)).blend(q3.add(q3.rearrange(X2_16)), ODD2);
-        r0.add(r0.rearrange(X1_16)).blend(r1.add(r1.rearrange(X1_16)), ODD1).intoArray(a, 256);
+        r0.add(r0.rearrange(X1_16)).blend(r1.add(r1.rearrange(X1_16)), ODD1).intoArray(a, o + 256);
     }
 
     /**

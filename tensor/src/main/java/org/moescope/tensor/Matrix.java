@@ -149,7 +149,7 @@ public final class Matrix {
                 for (int t = 0; t < tokens; t++) {
                     int xt = xOffset + t * xStride, yt = yOffset + t * yStride + r;
                     for (int k = 0; k < 16; k++) {
-                        lanes[Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, Kernel.SUMS_AT + t * groups, lanes, 16 * k);
+                        lanes[LANES_AT + Kernel.TILE_LANES + k] = kernel.dotLanes(data, (r + k) * rowBytes, x, xt, columns, sums, Kernel.SUMS_AT + t * groups, lanes, LANES_AT + 16 * k);
                     }
                     reduce16(lanes, true, y, yt, 1, 8);
                 }
@@ -181,11 +181,11 @@ public final class Matrix {
             for (int t = 0; t < tokens; t++) {
                 int xt = xOffset + t * xStride, yt = yOffset + t * yStride + rowFrom + i;
                 if (q8 != null) {
-                    q8.dotLanes8Scaled(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0, scales, (rowFrom + i) * blocks, part * blocks);
-                    q8.dotLanes8Scaled(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128, scales, (rowFrom + i + 1) * blocks, part * blocks);
+                    q8.dotLanes8Scaled(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, LANES_AT, scales, (rowFrom + i) * blocks, part * blocks);
+                    q8.dotLanes8Scaled(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, LANES_AT + 128, scales, (rowFrom + i + 1) * blocks, part * blocks);
                 } else {
-                    kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, 0);
-                    kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, 128);
+                    kernel.dotLanes8(data, (rowFrom + i) * rowBytes, apart, x, xt, columns, lanes, LANES_AT);
+                    kernel.dotLanes8(data, (rowFrom + i + 1) * rowBytes, apart, x, xt, columns, lanes, LANES_AT + 128);
                 }
                 reduce16(lanes, false, y, yt, part, 1); // lane vector 8k + j: row rowFrom + j·part + i + k
             }
@@ -199,11 +199,11 @@ public final class Matrix {
      * j &lt; 8) to y[at + j·jStep + k·kStep].
      */
     private static void reduce16(float[] lanes, boolean corrected, float[] y, int at, int jStep, int kStep) {
-        Kernel.packedButterflies(lanes);
+        Kernel.packedButterflies(lanes, LANES_AT);
         for (int k = 0; k < 2; k++) {
             for (int j = 0; j < 8; j++) {
-                float sum = lanes[256 + Kernel.LANE_OF[8 * k + j]];
-                y[at + j * jStep + k * kStep] = corrected ? sum - lanes[Kernel.TILE_LANES + 8 * k + j] : sum;
+                float sum = lanes[LANES_AT + 256 + Kernel.LANE_OF[8 * k + j]];
+                y[at + j * jStep + k * kStep] = corrected ? sum - lanes[LANES_AT + Kernel.TILE_LANES + 8 * k + j] : sum;
             }
         }
     }
@@ -222,7 +222,7 @@ public final class Matrix {
      * Per thread: the accumulators of a 4-row tile of {@link #matMul}, or of 16 rows of
      * {@link #rowByRow}, for their reduction; then 16 floats of the latter's per-row corrections.
      */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.TILE_LANES + 16]);
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.LANES_AT + Kernel.TILE_LANES + 16]);
 
     /**
      * For each row r in [rowFrom, rowTo) and token t &lt; tokens: y[t·yStride + r] = W[r]·x[t·xStride ...].
