@@ -194,9 +194,9 @@ public final class Matrix {
     }
 
     /**
-     * The 16 lane vectors at lanes[16s ..] added up ({@link Kernel#packedButterflies}), each less its
-     * correction at lanes[TILE_LANES + s] where {@code corrected}, into y: vector s = 8k + j (k &lt; 2,
-     * j &lt; 8) to y[at + j·jStep + k·kStep].
+     * The 16 lane vectors at lanes[LANES_AT + 16s ..] added up ({@link Kernel#packedButterflies}), each
+     * less its correction at lanes[LANES_AT + TILE_LANES + s] where {@code corrected}, into y: vector
+     * s = 8k + j (k &lt; 2, j &lt; 8) to y[at + j·jStep + k·kStep].
      */
     private static void reduce16(float[] lanes, boolean corrected, float[] y, int at, int jStep, int kStep) {
         Kernel.packedButterflies(lanes, LANES_AT);
@@ -219,8 +219,10 @@ public final class Matrix {
     public static final int ROW_EXACT_TOKENS = 4;
 
     /**
-     * Per thread: the accumulators of a 4-row tile of {@link #matMul}, or of 16 rows of
-     * {@link #rowByRow}, for their reduction; then 16 floats of the latter's per-row corrections.
+     * Per thread: the accumulators of a 4-row tile of {@link #matMul} (from index 0), or of 16 rows of
+     * {@link #rowByRow} (from {@link #LANES_AT}, on a cache line: the 16 vectors stored and loaded
+     * back by every reduction are then not split), for their reduction; then 16 floats of the
+     * latter's per-row corrections.
      */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Kernel.LANES_AT + Kernel.TILE_LANES + 16]);
 
