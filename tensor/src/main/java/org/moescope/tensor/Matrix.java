@@ -119,16 +119,30 @@ public final class Matrix {
      * operations, and no row waits on its own reduction).
      */
     private void rowByRow(float[] x, int xOffset, int xStride, int tokens, float[] y, int yOffset, int yStride, int rowFrom, int rowTo) {
-        int line = ArrayAlignment.LINE_FLOATS, first = ArrayAlignment.FIRST_LINE;
-        boolean aligned = (xOffset - first) % line == 0 && (tokens == 1 || xStride % line == 0);
-        if (ArrayAlignment.FLOAT_PAD < 0 || aligned || columns % line != 0) {
+        int line = ArrayAlignment.LINE_FLOATS;
+        boolean aligned = (xOffset - ArrayAlignment.FIRST_LINE) % line == 0 && (tokens == 1 || xStride % line == 0);
+        if (!rowsCanStartLines() || aligned) {
             rowByRowAsGiven(x, xOffset, xStride, tokens, y, yOffset, yStride, rowFrom, rowTo);
             return;
         }
-        // the inputs copied to the start of a cache line (see ArrayAlignment): the kernels' 16-float loads then each read one line
+        // the inputs copied to the start of a cache line: the kernels' 16-float loads then each read one line
+        rowByRowAsGiven(copiedToLines(x, xOffset, xStride, tokens), ArrayAlignment.FIRST_LINE, columns, tokens, y, yOffset, yStride, rowFrom, rowTo);
+    }
+
+    /** Whether rows of this matrix's width can be laid on cache lines' starts: the lines are known ({@link ArrayAlignment}) and a row is whole lines. */
+    private boolean rowsCanStartLines() {
+        return ArrayAlignment.FLOAT_PAD >= 0 && columns % ArrayAlignment.LINE_FLOATS == 0;
+    }
+
+    /**
+     * The tokens' input rows x[xOffset + t·xStride ..] copied to the thread's {@link #ALIGNED} buffer,
+     * row t at {@link ArrayAlignment#FIRST_LINE} + t·columns (each on a line's start where
+     * {@link #rowsCanStartLines}).
+     */
+    private float[] copiedToLines(float[] x, int xOffset, int xStride, int tokens) {
         float[] copy = ArrayAlignment.buffer(ALIGNED, tokens * columns, 0);
-        for (int t = 0; t < tokens; t++) System.arraycopy(x, xOffset + t * xStride, copy, first + t * columns, columns);
-        rowByRowAsGiven(copy, first, columns, tokens, y, yOffset, yStride, rowFrom, rowTo);
+        for (int t = 0; t < tokens; t++) System.arraycopy(x, xOffset + t * xStride, copy, ArrayAlignment.FIRST_LINE + t * columns, columns);
+        return copy;
     }
 
     /** Per thread: the four decoded rows of {@link #matMul}, from a cache line's start. */
@@ -244,16 +258,15 @@ public final class Matrix {
         int r = rowFrom;
         // the four decoded rows and the tokens' inputs from a cache line's start (see ArrayAlignment),
         // where the lines are known: dot4x4's eight loads a step then each read one line, not two
-        boolean aligned = ArrayAlignment.FLOAT_PAD >= 0 && columns % ArrayAlignment.LINE_FLOATS == 0;
+        boolean aligned = rowsCanStartLines();
         if (aligned || scratch.length >= 4 * columns) {
             float[] lanes = LANES.get(), w = scratch, in = x;
             int wo = 0, xo = 0, stride = xStride;
             if (aligned) {
                 w = ArrayAlignment.buffer(DECODED4, 4 * columns, 0);
-                in = ArrayAlignment.buffer(ALIGNED, full * columns, 0);
+                in = copiedToLines(x, 0, xStride, full);
                 wo = xo = ArrayAlignment.FIRST_LINE;
                 stride = columns;
-                for (int t = 0; t < full; t++) System.arraycopy(x, t * xStride, in, xo + t * columns, columns);
             }
             // four rows at a time: each activation vector loaded once serves four rows
             for (; r + 3 < rowTo; r += 4) {
