@@ -1,6 +1,6 @@
 package org.moescope.model.forward;
 
-import org.moescope.tensor.Matrix;
+import org.moescope.tensor.ArrayAlignment;
 
 /**
  * Keys and values of every past position, per layer, in float32 or float16 (half the memory, a
@@ -41,10 +41,10 @@ public final class KvCache {
 
     /**
      * Where position 0 of a float32 cache starts in its arrays (position p's row at AT + p·width):
-     * on a cache line ({@link Matrix#LANES_AT}), so that attention's 16-float loads of keys and values,
+     * on a cache line ({@link ArrayAlignment#FIRST_LINE}), so that attention's 16-float loads of keys and values,
      * whose rows are whole lines wide for heads of 64 or 128, each read one line rather than two.
      */
-    static final int AT = Matrix.LANES_AT;
+    static final int AT = ArrayAlignment.FIRST_LINE;
 
     /** Positions a layer's arrays hold at first; they double (up to the capacity) when a store needs more. */
     static final int INITIAL_ROWS = 64;
